@@ -1,0 +1,87 @@
+"""Benchmark the reader: load time, and one question over 5 passages of ~150 words, warm, on this CPU.
+
+Compares bf16 autocast with fp32 and, given --squad, checks that bf16 keeps the
+scores (EM/F1 on the first --limit questions, gold paragraph given).
+
+    python bench/reader_speed.py [--runs 50] [--squad ../shared/data/squad/dev-v1.1.json --limit 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from corpus.loading import load_path  # noqa: E402
+from qa.config import DEFAULT_CORPUS, SHIPPED_READER  # noqa: E402
+from qa.reader import Reader  # noqa: E402
+
+QUESTION = "Which weapon did the Serbian army allegedly supply to the gunmen?"
+
+
+def five_passages() -> list[str]:
+    words = " ".join(d.text for d in load_path(DEFAULT_CORPUS)).split()
+    words = (words * 2)[:750]
+    return [" ".join(words[i : i + 150]) for i in range(0, 750, 150)]
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
+
+
+def time_reader(precision: str, runs: int, passages: list[str]) -> dict:
+    t0 = time.perf_counter()
+    reader = Reader(SHIPPED_READER, precision=precision).load()
+    load_s = time.perf_counter() - t0
+    for _ in range(3):
+        reader.read(QUESTION, passages)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        top = reader.read(QUESTION, passages)
+        times.append((time.perf_counter() - t) * 1000)
+    return {"reader": reader, "load_s": load_s, "median_ms": statistics.median(times), "p95_ms": pct(times, 0.95),
+            "answer": top[0].text if top else None}
+
+
+def squad_scores(reader: Reader, path: str, limit: int) -> tuple[float, float]:
+    from eval.datasets import load_squad
+    from eval.metrics import exact_match, f1_score
+
+    data = load_squad(path, limit=limit)
+    items = [q for q in data.questions if q.answers]
+    preds = reader.read_many([(q.question, [data.contexts[q.context_id].text]) for q in items], top_k=1)
+    em = [exact_match(p[0].text if p else "", q.answers) for p, q in zip(preds, items)]
+    f1 = [f1_score(p[0].text if p else "", q.answers) for p, q in zip(preds, items)]
+    return 100 * statistics.fmean(em), 100 * statistics.fmean(f1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=50)
+    ap.add_argument("--squad", help="SQuAD-format file to check that bf16 keeps the scores")
+    ap.add_argument("--limit", type=int, default=500)
+    args = ap.parse_args()
+    import torch
+
+    passages = five_passages()
+    print(f"reader: {SHIPPED_READER.name}  threads: {torch.get_num_threads()}  passages: 5 x 150 words")
+    print(f"{'precision':<10}{'load s':>8}{'median ms':>11}{'p95 ms':>9}{'EM':>7}{'F1':>7}  answer")
+    for precision in ("bf16", "fp32"):
+        r = time_reader(precision, args.runs, passages)
+        em = f1 = float("nan")
+        if args.squad:
+            em, f1 = squad_scores(r["reader"], args.squad, args.limit)
+        print(f"{precision:<10}{r['load_s']:>8.2f}{r['median_ms']:>11.1f}{r['p95_ms']:>9.1f}{em:>7.1f}{f1:>7.1f}  "
+              f"{r['answer']}")
+
+
+if __name__ == "__main__":
+    main()

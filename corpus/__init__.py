@@ -1,0 +1,1 @@
+"""Documents: loading files, removing page furniture, and chunking with exact character offsets."""

@@ -1,0 +1,150 @@
+"""Command line: ``python -m eval`` (see --help). The only place in eval/ that parses arguments."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from qa.config import REPO_ROOT
+
+GOLD = REPO_ROOT / "eval" / "gold" / "article.json"
+
+EXAMPLES = """\
+examples:
+  python -m eval                                   the default pipeline on the article's gold set
+  python -m eval --json summary.json --report      also write JSON and a report in reports/article/
+  python -m eval --compare retrieval=dense,bm25,hybrid
+  python -m eval --squad ../shared/data/squad/dev-v1.1.json --limit 1000
+  python -m eval --squad ../shared/data/squad/dev-v2.0.json --reader-only --json v2.json
+  python -m eval --reader qa/models/minilm-squad --reader path/to/other-model --reader-only --squad FILE
+  python -m eval calibrate --squad ../shared/data/squad/dev-v2.0.json
+
+Open-domain runs index every paragraph of the file (cached in .cache/eval-index/) and ask each
+question through retrieval; --reader-only gives the reader the gold paragraph instead. In JSON,
+em/f1 cover answerable questions in open-domain runs and all questions (SQuAD2 convention) with
+--reader-only; has_ans_f1, overall_f1 and no_ans_acc are always there.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m eval",
+        description="Evaluate answers, retrieval, abstention and latency on a SQuAD-format file "
+        "(default: the article's gold set). Subcommand: 'calibrate' (python -m eval calibrate --help).",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--squad", type=Path, metavar="FILE", help="a SQuAD-format JSON file (v1.1, v2.0, TyDi GoldP)")
+    src.add_argument("--gold", type=Path, metavar="FILE", default=GOLD, help="gold set (default: %(default)s)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N questions in file order")
+    p.add_argument("--reader-only", action="store_true", help="give the reader each question's gold paragraph")
+    p.add_argument("--json", type=Path, metavar="FILE", help="write the summary as JSON (a list when comparing)")
+    p.add_argument("--report", nargs="?", const="", metavar="DIR",
+                   help="write report.md, JSON and plots (default folder: reports/<name>/)")
+    p.add_argument("--compare", action="append", default=[], metavar="FIELD=V1,V2",
+                   help="evaluate each value of a Config field side by side (repeatable)")
+    p.add_argument("--reader", action="append", default=[], metavar="PATH",
+                   help="reader model folder or hub name; repeat to compare readers")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return p
+
+
+def _calibrate_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m eval calibrate",
+        description="Fit the reader's score calibration and abstention threshold on half of a SQuAD-format "
+        "file (article titles sorted, even positions), save it as calibration.json beside the model, "
+        "and report the held-out half (odd positions).",
+    )
+    p.add_argument("--squad", type=Path, metavar="FILE", required=True, help="e.g. ../shared/data/squad/dev-v2.0.json")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N questions in file order (smoke tests)")
+    p.add_argument("--reader", metavar="PATH", help="model folder to calibrate (default: the configured reader)")
+    p.add_argument("--no-save", action="store_true", help="fit and report without writing calibration.json")
+    p.add_argument("--json", type=Path, metavar="FILE", help="write the calibration and held-out summary as JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return p
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from corpus.loading import LoadError
+    from eval.calibrate import CalibrationError
+    from eval.datasets import DatasetError
+    from eval.run import ConfigError
+    from qa.errors import QuestionError
+
+    return (DatasetError, ConfigError, CalibrationError, LoadError, QuestionError, FileNotFoundError)
+
+
+def _write_json(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    from eval.datasets import load_squad
+    from eval.report import headline_table, write_report
+    from eval.run import config_variants, run_configs
+    from qa.config import Config
+
+    path = args.squad if args.squad is not None else args.gold
+    dataset = load_squad(path, limit=args.limit)
+    variants = config_variants(Config(), args.compare, args.reader)
+    runs = run_configs(dataset, variants, reader_only=args.reader_only, progress=not args.no_progress)
+    print(headline_table(runs))
+    if args.json is not None:
+        _write_json(args.json, runs[0].to_json() if len(runs) == 1 else [r.to_json() for r in runs])
+    if args.report is not None:
+        name = path.stem + ("-reader" if args.reader_only else "") + (f"-{args.limit}" if args.limit else "")
+        out = Path(args.report) if args.report else REPO_ROOT / "reports" / name
+        print(f"report: {write_report(runs, out, title=f'Evaluation: {path.name}')}")
+
+
+def calibrate_cmd(args: argparse.Namespace) -> None:
+    import dataclasses
+
+    from eval.calibrate import SPLIT_RULE, calibrate
+    from eval.datasets import load_squad
+    from eval.report import headline_table
+    from qa.config import Config
+
+    config = Config() if args.reader is None else dataclasses.replace(Config(), reader_model=args.reader)
+    result = calibrate(load_squad(args.squad, limit=args.limit), config, save=not args.no_save,
+                       progress=not args.no_progress)  # fmt: skip
+    cal = result.calibration
+    print(f"split {SPLIT_RULE}: {result.n_tune} tune / {result.n_report} report questions")
+    print(f"fitted: score = sigmoid({cal.w_span:.4f}*logit + {cal.w_null:.4f}*null_logit + {cal.bias:.4f}), "
+          f"threshold {cal.threshold:.4f} (tune F1 {result.tune_f1:.2f})")  # fmt: skip
+    if cal.w_span <= 0:
+        print("warning: the fitted span weight is not positive, so higher span logits would score lower; "
+              "check the reader before shipping this calibration.", file=sys.stderr)
+    print("held-out half:")
+    print(headline_table([result.report]))
+    print(f"saved: {result.saved_to}" if result.saved_to else "not saved (--no-save)")
+    if args.json is not None:
+        _write_json(args.json, {"calibration": dataclasses.asdict(cal), "n_tune": result.n_tune,
+                                "tune_f1": round(result.tune_f1, 2), "split": SPLIT_RULE,
+                                "held_out": result.report.to_json()})  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["calibrate"]:
+        args, command = _calibrate_parser().parse_args(argv[1:]), calibrate_cmd
+    else:
+        args, command = _parser().parse_args(argv), evaluate
+    if args.limit is not None and args.limit <= 0:
+        print("error: --limit must be a positive number of questions.", file=sys.stderr)
+        return 2
+    try:
+        command(args)
+    except _user_errors() as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,251 @@
+"""Evaluation runners: open-domain (the full pipeline over all of a file's paragraphs) and reader-only.
+
+Open-domain asks every question through retrieval (never handing over the gold
+paragraph) and scores the answer, the rank of the first chunk that contains a
+reference answer occurrence in the question's paragraph (so re-chunking never
+breaks the labels), the citation and the latency. Reader-only gives the reader
+the gold paragraph. Both are deterministic: file order, no sampling.
+
+    >>> ds = load_squad("eval/gold/article.json")
+    >>> runs = run_configs(ds, [("default", Config())])
+    >>> runs[0].summary.has_ans_f1
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from eval.datasets import Dataset, QAItem
+from eval.metrics import (
+    QuestionResult,
+    Summary,
+    contains_any,
+    exact_match,
+    f1_score,
+    find_occurrences,
+    overlaps_any,
+    summarize,
+)
+from qa.config import REPO_ROOT, Config
+
+EVAL_INDEX_ROOT = REPO_ROOT / ".cache" / "eval-index"
+RETRIEVE_K = 20  # hits retrieved per question for recall@k; the reader sees config.top_k of them
+READ_BLOCK = 256  # questions per reader call in reader-only runs (bounds memory, drives the progress bar)
+
+
+class ConfigError(ValueError):
+    """A --compare or --reader value cannot be turned into a configuration."""
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    label: str
+    mode: str  # "open" (retrieve + read) or "reader" (gold paragraph given)
+    dataset: str
+    settings: tuple[tuple[str, str], ...]  # what was evaluated, for the report
+    threshold: float | None  # abstention threshold used (None: never abstained)
+    results: tuple[QuestionResult, ...]  # in file order
+    summary: Summary
+    wall_s: float
+
+    def to_json(self) -> dict:
+        """Summary JSON; em/f1 are over answerable questions in open mode, over all questions reader-only."""
+        body = self.summary.to_json("answerable" if self.mode == "open" else "all")
+        return {"label": self.label, "mode": self.mode, "dataset": self.dataset, "threshold": self.threshold,
+                "wall_s": round(self.wall_s, 1), **dict(self.settings), **body}  # fmt: skip
+
+
+def config_variants(base: Config, compare: Sequence[str] = (), readers: Sequence[str] = ()) -> list[tuple[str, Config]]:
+    """Every combination of ``FIELD=V1,V2`` values and readers, labelled, in the order given.
+
+    >>> [label for label, _ in config_variants(Config(), ["retrieval=dense,bm25"])]
+    ['retrieval=dense', 'retrieval=bm25']
+    """
+    variants: list[tuple[list[str], Config]] = [([], base)]
+    for spec in compare:
+        name, _, values = spec.partition("=")
+        name = name.strip()
+        if name not in {f.name for f in dataclasses.fields(Config)} or not values.strip():
+            raise ConfigError(f"--compare {spec!r} is not FIELD=V1,V2 with a Config field (e.g. retrieval=dense,bm25).")
+        texts = [v.strip() for v in values.split(",") if v.strip()]
+        parsed = [_coerce(base, name, v) for v in texts]
+        variants = [(labels + [f"{name}={v}"], dataclasses.replace(c, **{name: p}))
+                    for labels, c in variants for v, p in zip(texts, parsed)]  # fmt: skip
+    if readers:
+        variants = [(labels + [f"reader={Path(r).name or r}"], dataclasses.replace(c, reader_model=str(r)))
+                    for labels, c in variants for r in readers]  # fmt: skip
+    return [(", ".join(labels) or "default", c) for labels, c in variants]
+
+
+def _coerce(base: Config, name: str, value: str):
+    current = getattr(base, name)
+    try:
+        if name == "abstain_threshold":
+            return None if value.lower() == "none" else float(value)
+        if isinstance(current, (bool, tuple)):
+            raise ConfigError(f"--compare cannot vary {name!r}: only text and number settings can be compared.")
+        return type(current)(value)  # int, float, str or Path
+    except ValueError as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"--compare {name}={value!r}: {name} takes a {type(current).__name__} value.") from None
+
+
+def index_cache_dir(dataset: Dataset, config: Config) -> Path:
+    """Where the index of a file's paragraphs is cached: keyed by file content, embedder and chunking.
+
+    The question limit is not part of the key: the corpus is always every paragraph of the file.
+    """
+    key = f"{dataset.sha256}|{config.embed_model}|{config.chunk_words}|{config.chunk_overlap_sentences}"
+    return EVAL_INDEX_ROOT / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def open_eval_index(dataset: Dataset, config: Config, progress: bool = True):
+    """Reuse the cached index of the dataset's paragraphs, or build it (a partial build is redone)."""
+    from index.embedder import Embedder
+    from index.store import IndexStore, StoreError
+
+    path = index_cache_dir(dataset, config)
+    done = path.with_name(path.name + ".done")  # written only after every document is in
+    embedder = Embedder(config.embed_model)
+    if done.is_file():
+        try:
+            return IndexStore.open(path, embedder=embedder)
+        except StoreError:
+            done.unlink()  # damaged cache: build it again
+    if path.exists():
+        shutil.rmtree(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store = IndexStore.create(path, embedder, chunk_words=config.chunk_words,
+                              overlap_sentences=config.chunk_overlap_sentences)  # fmt: skip
+    store.add_documents(dataset.documents(), progress=progress)
+    done.write_text(f"{dataset.path}\n{len(dataset.contexts)} paragraphs\n", encoding="utf-8")
+    return store
+
+
+def score_open(item: QAItem, doc_text: str, hits, answer, retrieve_ms: float, read_ms: float) -> QuestionResult:
+    """Score one open-domain question (pure): ``doc_text`` is the indexed text of its gold paragraph."""
+    occurrences = sorted({o for ref in set(item.answers) for o in find_occurrences(doc_text, ref)})
+    rank = paragraph_rank = None
+    for pos, hit in enumerate(hits, start=1):
+        if hit.chunk.doc_id != item.context_id:
+            continue
+        paragraph_rank = paragraph_rank or pos
+        if contains_any(hit.chunk.start, hit.chunk.end, occurrences):
+            rank = pos
+            break
+    citation_ok = None
+    if answer.text is not None and occurrences:
+        citation_ok = any(c.doc_id == item.context_id and overlaps_any(c.start, c.end, occurrences)
+                          for c in answer.citations)  # fmt: skip
+    top = answer.candidates[0] if answer.candidates else None
+    return QuestionResult(
+        qid=item.qid, question=item.question, references=item.answers, prediction=answer.text,
+        top_span=top.text if top else answer.text, score=top.score if top else answer.score,
+        em=exact_match(answer.text, item.answers), f1=f1_score(answer.text, item.answers),
+        raw_f1=f1_score(top.text if top else answer.text, item.answers), rank=rank,
+        paragraph_rank=paragraph_rank, citation_ok=citation_ok, retrieve_ms=retrieve_ms, read_ms=read_ms,
+    )  # fmt: skip
+
+
+def evaluate_open(pipeline, dataset: Dataset, label: str = "default", progress: bool = True) -> EvalRun:
+    """Ask every question through retrieval (top RETRIEVE_K kept for recall) and the reader (top_k hits)."""
+    from tqdm import tqdm
+
+    config = pipeline.config
+    texts: dict[str, str] = {}
+    results = []
+    start = time.perf_counter()
+    for item in tqdm(dataset.items, desc=f"ask [{label}]", unit="q", disable=not progress):
+        t0 = time.perf_counter()
+        hits = pipeline.retrieve(item.question, max(RETRIEVE_K, config.top_k))
+        t1 = time.perf_counter()
+        answer = pipeline.answer_from_hits(item.question, hits[: config.top_k])
+        t2 = time.perf_counter()
+        if item.context_id not in texts:
+            texts[item.context_id] = pipeline.store.document(item.context_id).text
+        results.append(score_open(item, texts[item.context_id], hits, answer, (t1 - t0) * 1000, (t2 - t1) * 1000))
+    return EvalRun(label, "open", dataset.path, _settings(config, open_domain=True), pipeline.threshold,
+                   tuple(results), summarize(results), time.perf_counter() - start)  # fmt: skip
+
+
+def score_reader(item: QAItem, spans, threshold: float | None) -> QuestionResult:
+    """Score one reader-only question (pure): the top span, or an abstention below ``threshold``."""
+    top = spans[0] if spans else None
+    answered = top is not None and (threshold is None or top.score >= threshold)
+    prediction = top.text if answered else None
+    return QuestionResult(
+        qid=item.qid, question=item.question, references=item.answers, prediction=prediction,
+        top_span=top.text if top else None, score=top.score if top else 0.0,
+        em=exact_match(prediction, item.answers), f1=f1_score(prediction, item.answers),
+        raw_f1=f1_score(top.text if top else None, item.answers),
+    )  # fmt: skip
+
+
+def read_gold(reader, dataset: Dataset, top_k: int = 1, progress: bool = True) -> list[list]:
+    """The reader's ranked spans for every question over its gold paragraph, in file order."""
+    from tqdm import tqdm
+
+    items = [(it.question, [dataset.context(it.context_id).text]) for it in dataset.items]
+    out: list[list] = []
+    with tqdm(total=len(items), desc="read", unit="q", disable=not progress) as bar:
+        for i in range(0, len(items), READ_BLOCK):
+            out.extend(reader.read_many(items[i : i + READ_BLOCK], top_k=top_k))
+            bar.update(len(items[i : i + READ_BLOCK]))
+    return out
+
+
+def evaluate_reader(
+    reader, dataset: Dataset, label: str = "default", threshold: float | None = None, progress: bool = True,
+    config: Config | None = None,
+) -> EvalRun:
+    """Reader-only run; abstains below the threshold only when the questions include unanswerable ones."""
+    start = time.perf_counter()
+    spans = read_gold(reader, dataset, top_k=1, progress=progress)
+    used = (threshold if threshold is not None else reader.threshold) if dataset.has_unanswerable else None
+    results = [score_reader(item, s, used) for item, s in zip(dataset.items, spans)]
+    settings = _settings(config, open_domain=False) if config is not None else (("reader", reader.model_name),)
+    return EvalRun(label, "reader", dataset.path, settings, used, tuple(results), summarize(results),
+                   time.perf_counter() - start)  # fmt: skip
+
+
+def _settings(config: Config, open_domain: bool) -> tuple[tuple[str, str], ...]:
+    keys = ["reader_model", "max_answer_tokens", "abstain_threshold"]
+    if open_domain:
+        keys += ["retrieval", "top_k", "embed_model", "chunk_words", "chunk_overlap_sentences", "window_sentences"]
+    return tuple((k, str(getattr(config, k))) for k in keys)
+
+
+def run_configs(
+    dataset: Dataset, variants: Sequence[tuple[str, Config]], reader_only: bool = False, progress: bool = True
+) -> list[EvalRun]:
+    """Evaluate each labelled configuration; readers and indexes are loaded once and shared."""
+    from index.store import MODES
+    from qa.pipeline import Pipeline
+    from qa.reader import Reader
+
+    for label, config in variants:
+        if config.retrieval not in MODES:
+            raise ConfigError(f"[{label}] retrieval must be one of {', '.join(MODES)}, not {config.retrieval!r}.")
+    readers: dict[tuple[str, int], object] = {}
+    stores: dict[Path, object] = {}
+    runs = []
+    for label, config in variants:
+        key = (config.reader_model, config.max_answer_tokens)
+        if key not in readers:
+            readers[key] = Reader(config.reader_model, max_answer_tokens=config.max_answer_tokens).load()
+        reader = readers[key]
+        if reader_only:
+            runs.append(evaluate_reader(reader, dataset, label, config.abstain_threshold, progress, config))
+            continue
+        path = index_cache_dir(dataset, config)
+        if path not in stores:
+            stores[path] = open_eval_index(dataset, config, progress)
+        runs.append(evaluate_open(Pipeline(stores[path], reader, config), dataset, label, progress))
+    return runs

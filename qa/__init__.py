@@ -1,0 +1,1 @@
+"""Question answering: the extractive reader, its training, and the retrieve -> read -> cite pipeline."""

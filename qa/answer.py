@@ -1,0 +1,82 @@
+"""What the pipeline returns: spans in document coordinates, citations, passages, the answer.
+
+All offsets are half-open ``[start, end)`` into ``Document.text``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Span:
+    """A candidate answer found by the reader, already mapped to document offsets."""
+
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    score: float  # calibrated probability that this span answers the question
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where an answer comes from: the answer span and the sentence(s) around it."""
+
+    doc_id: str
+    title: str
+    start: int  # the answer span
+    end: int
+    sentence_start: int  # the supporting sentence(s) that contain the span
+    sentence_end: int
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A reading window the reader saw, with the retrieval ranks that brought it in."""
+
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    text: str
+    rank: int  # 1-based rank of the best hit inside this window
+    retrieval_score: float
+    source_ranks: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Timings:
+    retrieve_ms: float
+    read_ms: float
+    total_ms: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """``text is None`` means the documents do not contain the answer (the system abstained)."""
+
+    question: str
+    text: str | None
+    score: float
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    candidates: tuple[Span, ...] = ()  # ranked reader spans, kept even when abstaining
+    timings: Timings | None = None
+
+    @property
+    def abstained(self) -> bool:
+        return self.text is None
+
+    def to_json(self) -> dict:
+        """The CLI/API contract: {question, answer, score, citations[{doc_id, title, start, end, sentence}]}."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "score": round(self.score, 4),
+            "citations": [
+                {"doc_id": c.doc_id, "title": c.title, "start": c.start, "end": c.end, "sentence": c.sentence}
+                for c in self.citations
+            ],
+        }

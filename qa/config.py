@@ -1,0 +1,36 @@
+"""The one settings object, read by the entry points (CLI, UI, eval); components take explicit arguments.
+
+Environment overrides: ``QA_INDEX_DIR`` (where the default index lives) and
+``QA_READER`` (a model name or path instead of the shipped reader).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_READER = REPO_ROOT / "qa" / "models" / "minilm-squad"
+DEFAULT_CORPUS = REPO_ROOT / "corpus" / "data"
+DEFAULT_INDEX = REPO_ROOT / ".cache" / "index" / "default"
+
+
+@dataclass(frozen=True)
+class Config:
+    index_dir: Path = Path(os.environ.get("QA_INDEX_DIR", DEFAULT_INDEX))
+    corpus_paths: tuple[Path, ...] = (DEFAULT_CORPUS,)  # what the default index is built from
+    embed_model: str = "bundled:all-MiniLM-L6-v2"
+    reader_model: str = os.environ.get("QA_READER", str(SHIPPED_READER))
+    # chunking
+    chunk_words: int = 120  # a chunk holds whole sentences up to about this many words
+    chunk_overlap_sentences: int = 1
+    # retrieval
+    retrieval: str = "hybrid"  # "dense", "bm25" or "hybrid" (reciprocal rank fusion)
+    top_k: int = 5
+    rrf_k: int = 60
+    # reading
+    window_sentences: int = 2  # neighbouring sentences added on each side of a hit before reading
+    max_answer_tokens: int = 30
+    max_question_chars: int = 1000
+    abstain_threshold: float | None = None  # None: use the reader's calibrated threshold

@@ -1,0 +1,131 @@
+"""Resolve follow-up questions ("Who is he?", "And when?") against the last turn of a conversation.
+
+An extractive reader answers one question about one set of passages, so a follow-up such as
+"What did she warn about?" retrieves nothing useful on its own. We therefore (1) widen the
+retrieval query with the previous question and answer, so the same part of the documents is
+found again, and (2) where it is safe, rewrite the question the reader sees: the previous
+answer replaces a subject pronoun ("she" -> "Donika Emini"), or an elliptic "And when?" takes
+the rest of the previous question ("Where did the battle take place?" -> "When did the battle
+take place?"). Stand-alone questions pass through unchanged.
+
+    >>> history = [("Who is the spokesperson for the US National Security Council?", "John Kirby")]
+    >>> resolve_followup("What did he describe as destabilizing?", history).understood
+    'What did John Kirby describe as destabilizing?'
+
+Pure: no models, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+WH_WORDS = ("what", "who", "whom", "whose", "when", "where", "why", "how", "which")
+# Subject-case pronouns are safe to replace by a name: the sentence stays grammatical.
+SUBJECT_PRONOUNS = ("he", "she")
+# Any of these makes a question refer back to something said before.
+REFERRING_PRONOUNS = (
+    "he", "she", "him", "his", "her", "hers", "they", "them", "their", "theirs", "it", "its",
+)  # fmt: skip
+AUXILIARIES = (
+    "is", "are", "was", "were", "do", "does", "did", "has", "have", "had",
+    "can", "could", "will", "would", "should", "might", "may",
+)  # fmt: skip
+ELLIPSIS_OPENERS = ("and", "what about", "how about", "and what about")
+MAX_NAME_WORDS = 6  # a longer previous answer is a clause, not a name to substitute
+
+_WORD = re.compile(r"[A-Za-z']+")
+
+
+@dataclass(frozen=True)
+class Followup:
+    """What the pipeline should be asked.
+
+    ``understood`` is the question for the reader (and for display when it differs from what the
+    user typed); ``retrieval_query`` is the text used to retrieve passages.
+    """
+
+    understood: str
+    retrieval_query: str
+
+
+def resolve_followup(question: str, history: Sequence[tuple[str, str | None]]) -> Followup:
+    """Resolve ``question`` against the last ``(question, answer or None)`` turn of ``history``.
+
+    Args:
+        question: what the user typed.
+        history: earlier turns, oldest first; store the question *as understood* so that a chain
+            of follow-ups keeps its referent.
+    Returns:
+        ``Followup(question, question)`` for a stand-alone question or an empty history.
+    """
+    question = question.strip()
+    if not history or not is_followup(question):
+        return Followup(understood=question, retrieval_query=question)
+    prev_question, prev_answer = history[-1]
+    understood = _substitute_pronoun(question, prev_answer) or _complete_ellipsis(question, prev_question) or question
+    context = " ".join(part for part in (prev_question, prev_answer) if part)
+    return Followup(understood=understood, retrieval_query=f"{understood} {context}".strip())
+
+
+def is_followup(question: str) -> bool:
+    """True for a question that points back at the conversation: a pronoun, or an elliptic fragment."""
+    words = _words(question)
+    if any(w in REFERRING_PRONOUNS for w in words):
+        return True
+    lowered = question.lower().lstrip()
+    if any(lowered.startswith(opener + " ") for opener in ELLIPSIS_OPENERS):
+        return True
+    # "When?", "Why?", "And where exactly?": a wh-word with almost nothing to retrieve on.
+    return len(words) <= 2 and any(w in WH_WORDS for w in words)
+
+
+def _substitute_pronoun(question: str, prev_answer: str | None) -> str | None:
+    """Replace the one subject pronoun by the previous answer, when that answer looks like a name.
+
+    Only "he"/"she" qualify: "it"/"they"/"her" can be objects or possessives, where a plain swap
+    breaks the sentence. With two or more pronouns we cannot tell which one the user means.
+    """
+    if not prev_answer or not _looks_like_name(prev_answer):
+        return None
+    words = _words(question)
+    referring = [w for w in words if w in REFERRING_PRONOUNS]
+    if len(referring) != 1:
+        return None
+    pronoun = referring[0]
+    if pronoun in SUBJECT_PRONOUNS:
+        replacement = prev_answer
+    elif pronoun == "his":
+        replacement = prev_answer + "'s"
+    else:
+        return None
+    pattern = re.compile(rf"\b{pronoun}\b", re.IGNORECASE)
+    return pattern.sub(lambda _m: replacement, question, count=1)
+
+
+def _complete_ellipsis(question: str, prev_question: str) -> str | None:
+    """"And when?" after "Where did the battle take place?" -> "When did the battle take place?".
+
+    Only when the fragment is a bare wh-word and the previous question is "wh-word + auxiliary ...",
+    so that swapping the wh-word keeps the sentence grammatical.
+    """
+    words = [w for w in _words(question) if w not in ("and", "exactly", "then")]
+    if len(words) != 1 or words[0] not in WH_WORDS:
+        return None
+    prev = prev_question.strip()
+    match = re.match(r"\s*([A-Za-z]+)\s+([A-Za-z']+)\b(.*)$", prev, re.DOTALL)
+    if not match or match.group(1).lower() not in WH_WORDS or match.group(2).lower() not in AUXILIARIES:
+        return None
+    rest = match.group(2) + match.group(3)
+    return f"{words[0].capitalize()} {rest}"
+
+
+def _looks_like_name(answer: str) -> bool:
+    """A short answer that starts with a capital letter ("John Kirby", "KFOR"), not "three" or a clause."""
+    words = answer.split()
+    return 0 < len(words) <= MAX_NAME_WORDS and answer[0].isupper()
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]

@@ -1,0 +1,202 @@
+"""The extractive reader: a transformers QA model that picks answer spans out of passages.
+
+Every passage is read on its own (never concatenated, so a span always belongs
+to exactly one passage); long passages are cut into overlapping windows, and all
+windows of all questions in a call go through the model in length-sorted
+batches. Spans come back as character offsets into the passage they came from,
+with a calibrated score that is comparable across windows and passages (see
+``qa.spans``).
+
+    >>> reader = Reader().load()            # the shipped reader, offline
+    >>> reader.read("Who spoke?", ["John Kirby spoke on Friday."])[0].text
+    'John Kirby'
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.config import SHIPPED_READER
+from qa.errors import QuestionError
+from qa.spans import Calibration, calibrated_score, decode_window, load_calibration
+
+
+@dataclass(frozen=True)
+class PassageSpan:
+    passage: int  # index into the passages given to read()
+    start: int  # character offsets into that passage: passages[passage][start:end] == text
+    end: int
+    text: str
+    score: float  # calibrated probability of being a correct answer
+    logit: float  # start + end logit
+    null_logit: float  # [CLS] start + end logit of the window it came from
+
+
+@dataclass(frozen=True)
+class _Window:
+    item: int
+    passage: int
+    input_ids: list[int]
+    token_type_ids: list[int]
+    offsets: list[tuple[int, int]]
+    context: list[bool]
+
+
+class Reader:
+    """Any ``AutoModelForQuestionAnswering`` by hub name or local path; the default is the shipped one."""
+
+    def __init__(
+        self,
+        model: str | Path = SHIPPED_READER,
+        *,
+        max_length: int = 384,
+        stride: int = 128,
+        max_answer_tokens: int = 30,
+        max_question_tokens: int = 64,
+        batch_size: int = 16,
+        precision: str = "bf16",
+        calibration: Calibration | None = None,
+    ) -> None:
+        if precision not in ("bf16", "fp32"):
+            raise ValueError(f"precision must be 'bf16' or 'fp32', not {precision!r}.")
+        self.model_name = str(model)
+        self.max_length = max_length
+        self.stride = stride
+        self.max_answer_tokens = max_answer_tokens
+        self.max_question_tokens = max_question_tokens
+        self.batch_size = batch_size
+        self.precision = precision
+        self.calibration = calibration if calibration is not None else load_calibration(self.model_name)
+        self._model = None
+        self._tokenizer = None
+        self._lock = threading.Lock()  # fast tokenizers are not safe to call from two threads at once
+
+    @property
+    def threshold(self) -> float:
+        return self.calibration.threshold
+
+    def load(self) -> Reader:
+        """Load the model once (warm-up); reading calls this lazily too."""
+        if self._model is not None:
+            return self
+        if self.model_name.startswith(("/", ".", "~")) and not Path(self.model_name).expanduser().exists():
+            raise FileNotFoundError(f"No reader model at {self.model_name}: check the path or the QA_READER setting.")
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        import torch
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+        self._tokenizer = AutoTokenizer.from_pretrained(self.model_name)
+        model = AutoModelForQuestionAnswering.from_pretrained(self.model_name, dtype=torch.float32)
+        self._model = model.eval()
+        return self
+
+    def read(self, question: str, passages: Sequence[str], top_k: int = 5) -> list[PassageSpan]:
+        """Ranked spans for one question over its passages; [] when there is nothing to read."""
+        return self.read_many([(question, list(passages))], top_k=top_k)[0]
+
+    def read_many(
+        self, items: Sequence[tuple[str, Sequence[str]]], top_k: int = 5, progress: bool = False
+    ) -> list[list[PassageSpan]]:
+        """Read many questions at once: windows of all of them share batches (faster for evaluation)."""
+        for question, _ in items:
+            if not (question or "").strip():
+                raise QuestionError("The question is empty: type a question about the documents.")
+        self.load()
+        with self._lock:
+            windows = self._windows(items)
+            logits = self._forward(windows, progress)
+        found: list[dict[tuple[int, int, int], PassageSpan]] = [{} for _ in items]
+        for win, (start, end) in zip(windows, logits):
+            passage = items[win.item][1][win.passage]
+            for span in self._decode(win, start, end, passage, top_k):
+                key = (span.passage, span.start, span.end)
+                if key not in found[win.item] or found[win.item][key].score < span.score:
+                    found[win.item][key] = span
+        return [sorted(d.values(), key=lambda s: (-s.score, s.passage, s.start))[:top_k] for d in found]
+
+    def _question(self, question: str) -> str:
+        """Cut an overlong question to its first ``max_question_tokens`` tokens so a window fits."""
+        question = question.strip()
+        if len(question) < 4 * self.max_question_tokens:
+            return question
+        enc = self._tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+        offsets = enc["offset_mapping"]
+        if len(offsets) <= self.max_question_tokens:
+            return question
+        return question[: offsets[self.max_question_tokens - 1][1]]
+
+    def _windows(self, items) -> list[_Window]:
+        pairs = [
+            (i, p, self._question(q), text)
+            for i, (q, passages) in enumerate(items)
+            for p, text in enumerate(passages)
+            if text and text.strip()
+        ]
+        if not pairs:
+            return []
+        enc = self._tokenizer(
+            [q for _, _, q, _ in pairs],
+            [t for _, _, _, t in pairs],
+            truncation="only_second",
+            max_length=self.max_length,
+            stride=self.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
+        windows = []
+        for w, sample in enumerate(enc["overflow_to_sample_mapping"]):
+            item, passage, _, _ = pairs[sample]
+            seq = enc.sequence_ids(w)
+            windows.append(
+                _Window(item, passage, enc["input_ids"][w], enc["token_type_ids"][w],
+                        [tuple(o) for o in enc["offset_mapping"][w]], [s == 1 for s in seq])
+            )
+        return windows
+
+    def _forward(self, windows: list[_Window], progress: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+        import torch
+
+        out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(windows)
+        order = sorted(range(len(windows)), key=lambda w: len(windows[w].input_ids))
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        if progress:
+            from tqdm import tqdm
+
+            batches = tqdm(batches, desc="read", unit="batch")
+        pad = self._tokenizer.pad_token_id
+        for batch in batches:
+            width = max(len(windows[w].input_ids) for w in batch)
+            ids = torch.full((len(batch), width), pad, dtype=torch.long)
+            types = torch.zeros((len(batch), width), dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, w in enumerate(batch):
+                n = len(windows[w].input_ids)
+                ids[row, :n] = torch.tensor(windows[w].input_ids)
+                types[row, :n] = torch.tensor(windows[w].token_type_ids)
+                mask[row, :n] = 1
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+                res = self._model(input_ids=ids, token_type_ids=types, attention_mask=mask)
+            starts = res.start_logits.float().numpy()
+            ends = res.end_logits.float().numpy()
+            for row, w in enumerate(batch):
+                n = len(windows[w].input_ids)
+                out[w] = (starts[row, :n], ends[row, :n])
+        return out  # type: ignore[return-value]
+
+    def _decode(self, win: _Window, start: np.ndarray, end: np.ndarray, passage: str, top_k: int):
+        null_logit = float(start[0] + end[0])
+        spans = []
+        for tok in decode_window(start, end, np.array(win.context), self.max_answer_tokens, top_n=2 * top_k):
+            s, e = win.offsets[tok.start][0], win.offsets[tok.end][1]
+            if e <= s:
+                continue
+            spans.append(PassageSpan(win.passage, s, e, passage[s:e], calibrated_score(tok.logit, null_logit, self.calibration),
+                                     tok.logit, null_logit))
+        return spans

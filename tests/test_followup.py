@@ -1,0 +1,68 @@
+"""qa.followup: pronoun and elliptic follow-ups resolved against the last turn (pure, no models)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.followup import Followup, is_followup, resolve_followup
+
+KIRBY = [("Who is the spokesperson for the US National Security Council?", "John Kirby")]
+EMINI = [("Who is the executive director of CiviKos Platform?", "Donika Emini")]
+
+
+def test_standalone_question_passes_unchanged():
+    q = "Near which village was the battle?"
+    assert resolve_followup(q, KIRBY) == Followup(q, q)
+    assert resolve_followup("Who is he?", []) == Followup("Who is he?", "Who is he?")
+
+
+def test_subject_pronoun_becomes_the_previous_answer():
+    f = resolve_followup("Who is he?", KIRBY)
+    assert f.understood == "Who is John Kirby?"
+    assert f.retrieval_query == "Who is John Kirby? " + KIRBY[0][0] + " John Kirby"
+
+
+def test_she_and_his():
+    assert resolve_followup("What did she warn about?", EMINI).understood == "What did Donika Emini warn about?"
+    assert resolve_followup("What is his job?", KIRBY).understood == "What is John Kirby's job?"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["When did it happen?", "What did he tell her?", "Who did they attack?"],
+)
+def test_unsafe_substitutions_keep_the_question_but_widen_retrieval(question):
+    f = resolve_followup(question, KIRBY)
+    assert f.understood == question
+    assert f.retrieval_query.startswith(question) and "John Kirby" in f.retrieval_query
+
+
+def test_no_substitution_when_previous_answer_is_not_a_name_or_abstained():
+    three = [("How many Serb gunmen were killed?", "three")]
+    assert resolve_followup("Who killed them?", three).understood == "Who killed them?"
+    abstained = [("What is the population of Kosovo?", None)]
+    f = resolve_followup("Who is he?", abstained)
+    assert f.understood == "Who is he?"
+    assert f.retrieval_query == "Who is he? What is the population of Kosovo?"
+
+
+def test_elliptic_wh_question_takes_the_rest_of_the_previous_question():
+    history = [("Where did the battle take place?", "Banjskë")]
+    assert resolve_followup("And when?", history).understood == "When did the battle take place?"
+    assert resolve_followup("Why?", history).understood == "Why did the battle take place?"
+    # previous question without an auxiliary after its wh-word: keep the fragment, widen retrieval
+    f = resolve_followup("And when?", [("Who led the armed group?", "Milan Radoičić")])
+    assert f.understood == "And when?"
+    assert "Who led the armed group? Milan Radoičić" in f.retrieval_query
+
+
+def test_resolves_against_the_last_turn_only():
+    history = EMINI + KIRBY
+    assert resolve_followup("Who is he?", history).understood == "Who is John Kirby?"
+
+
+def test_is_followup():
+    assert is_followup("What about Serbia?")
+    assert is_followup("And where?")
+    assert not is_followup("Who is the spokesperson for the US National Security Council?")
+    assert not is_followup("Where is the Hotel Theranda?")  # "the" is not "he"

@@ -1,0 +1,67 @@
+"""The shipped reader on real text: exact offsets, hard characters, long passages, bad input."""
+
+import pytest
+
+from qa.errors import QuestionError
+
+KIRBY = (
+    "Speaking to reporters on Friday, National Security Council spokesperson John Kirby said the "
+    "United States was monitoring a large Serbian military deployment along the border with Kosovo."
+)
+
+
+def assert_exact(spans, passages):
+    assert spans, "the reader found nothing"
+    for s in spans:
+        assert passages[s.passage][s.start : s.end] == s.text
+        assert 0.0 <= s.score <= 1.0
+
+
+def test_finds_the_answer_with_exact_offsets(reader):
+    spans = reader.read("Who is the National Security Council spokesperson?", [KIRBY])
+    assert_exact(spans, [KIRBY])
+    assert "Kirby" in spans[0].text
+    assert spans == sorted(spans, key=lambda s: -s.score)
+
+
+def test_offsets_hold_with_accents_and_emoji(reader):
+    passages = [
+        "Serbian President Aleksandar Vučić 🇷🇸 denied that Belgrade planned to invade. 😀 " * 3,
+        "The fighting took place near the village of Banjskë, in northern Kosovo, on Sunday. ✨",
+    ]
+    for question in ("Who denied the plan?", "Near which village was the fighting?"):
+        assert_exact(reader.read(question, passages), passages)
+    top = reader.read("Near which village was the fighting?", passages)[0]
+    assert top.passage == 1 and "Banjsk" in top.text
+
+
+def test_passage_longer_than_one_window_is_read_to_the_end(reader):
+    filler = "The committee met again and discussed the budget at length without a decision. " * 60
+    passage = filler + "The new bridge was designed by the engineer Marta Kowalska in 1998. " + filler
+    assert len(reader._tokenizer(passage)["input_ids"]) > 3 * reader.max_length
+    spans = reader.read("Who designed the new bridge?", [passage])
+    assert_exact(spans, [passage])
+    assert "Kowalska" in spans[0].text
+
+
+def test_read_many_equals_one_at_a_time(reader):
+    items = [("Who said the US was monitoring?", [KIRBY]), ("Where was the deployment?", [KIRBY, "Nothing here."])]
+    together = reader.read_many(items)
+    for (question, passages), spans in zip(items, together):
+        single = reader.read(question, passages)
+        assert [(s.passage, s.start, s.end) for s in spans] == [(s.passage, s.start, s.end) for s in single]
+
+
+def test_nothing_to_read_gives_an_empty_result(reader):
+    assert reader.read("Who spoke?", []) == []
+    assert reader.read("Who spoke?", ["", "   "]) == []
+
+
+def test_empty_question_is_a_clear_error(reader):
+    with pytest.raises(QuestionError, match="empty"):
+        reader.read("   ", [KIRBY])
+
+
+def test_a_20000_character_question_does_not_crash(reader):
+    spans = reader.read("Who is the spokesperson? " * 800, [KIRBY])
+    assert_exact(spans, [KIRBY])

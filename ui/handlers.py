@@ -1,0 +1,214 @@
+"""The functions behind the chat and documents tabs, and the lazily loaded, shared pipeline.
+
+The pipeline (index, embedder, reader) is one per process, loaded on first use behind a lock
+and shared by all users: it is read-only for answering and thread-safe. Everything that belongs
+to one user (their conversation, the spans cited to them) lives in a ``Conversation`` held by
+``gr.State``, never on a shared object.
+
+    holder = LazyPipeline(Pipeline.from_config)
+    handlers = Handlers(holder)
+    handlers.ask_api("Who is the spokesperson for the US National Security Council?")["answer"]
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+import gradio as gr
+
+from qa.errors import QuestionError, check_question
+from qa.followup import resolve_followup
+from ui.render import document_rows, esc, render_answer, render_document, render_error
+
+if TYPE_CHECKING:
+    from qa.pipeline import Pipeline
+
+UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf")
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_QUESTION_CHARS = 1000  # the pipeline checks again with its own Config
+LOADING_NOTE = "Loading the index and the models (first question only)…"
+THINKING_NOTE = "Reading the documents…"
+SHOWN_QUESTION_CHARS = 500  # a 20,000-character paste is refused; the chat shows only its start
+
+
+class LazyPipeline:
+    """Builds the pipeline once per process, on first use, whichever user asks first."""
+
+    def __init__(self, factory: Callable[[], "Pipeline"]):
+        self._factory = factory
+        self._pipeline: Pipeline | None = None
+        self._load_lock = threading.Lock()
+        # Ingesting changes the index: one upload at a time (answering stays concurrent).
+        self.write_lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._pipeline is not None
+
+    def get(self, progress: Any = None) -> "Pipeline":
+        if self._pipeline is None:
+            with self._load_lock:
+                if self._pipeline is None:  # another thread may have loaded it while we waited
+                    if progress is not None:
+                        progress(0.0, desc=LOADING_NOTE)
+                    self._pipeline = self._factory()
+        return self._pipeline
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """One user's chat: what the chatbot shows, the turns follow-ups resolve against, cited spans."""
+
+    messages: tuple[dict, ...] = ()
+    turns: tuple[tuple[str, str | None], ...] = ()  # (question as understood, answer or None)
+    cited: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end) of every citation shown
+
+    def spans_in(self, doc_id: str) -> list[tuple[int, int]]:
+        return [(start, end) for d, start, end in self.cited if d == doc_id]
+
+
+def _message(role: str, content: str) -> dict:
+    return {"role": role, "content": content}
+
+
+def _user_bubble(asked: str) -> str:
+    """What the user typed, escaped and shortened; a raw HTML block so Markdown leaves "*" and "_" alone."""
+    shown = asked if len(asked) <= SHOWN_QUESTION_CHARS else asked[:SHOWN_QUESTION_CHARS] + "…"
+    return f'<div class="qa-user">{esc(shown) or "(empty)"}</div>'
+
+
+class Handlers:
+    """Event handlers; every per-user value comes in and goes out through arguments."""
+
+    def __init__(self, holder: LazyPipeline):
+        self.holder = holder
+
+    # -- chat ---------------------------------------------------------------------------------
+    def respond(
+        self, message: str, conv: Conversation, progress=gr.Progress(track_tqdm=True)
+    ) -> Iterator[tuple[list[dict], Conversation, str]]:
+        """Answer one chat message; yields first a placeholder so the user sees work is under way."""
+        conv = conv if conv is not None else Conversation()
+        asked = (message or "").strip()
+        shown = list(conv.messages) + [_message("user", _user_bubble(asked))]
+        try:
+            question = check_question(message, MAX_QUESTION_CHARS)
+        except QuestionError as error:
+            yield self._finish(conv, shown, render_error(str(error)), message or "")
+            return
+        note = THINKING_NOTE if self.holder.loaded else LOADING_NOTE
+        yield shown + [_message("assistant", f"<em>{note}</em>")], conv, ""
+        try:
+            pipeline = self.holder.get(progress)
+            followup = resolve_followup(question, conv.turns)
+            retrieval = followup.retrieval_query if followup.retrieval_query != followup.understood else None
+            answer = pipeline.ask(followup.understood, retrieval_query=retrieval)
+        except Exception as error:  # noqa: BLE001 - a broken index or model must not freeze the chat
+            yield self._finish(conv, shown, render_error(str(error) or type(error).__name__), "")
+            return
+        reply = render_answer(answer, understood=followup.understood, asked=question)
+        conv = replace(
+            conv,
+            turns=conv.turns + ((followup.understood, answer.text),),
+            cited=conv.cited + tuple((c.doc_id, c.start, c.end) for c in answer.citations),
+        )
+        yield self._finish(conv, shown, reply, "")
+
+    @staticmethod
+    def _finish(conv: Conversation, shown: list[dict], reply: str, box: str):
+        messages = tuple(shown) + (_message("assistant", reply),)
+        conv = replace(conv, messages=messages)
+        return list(messages), conv, box
+
+    @staticmethod
+    def new_conversation() -> tuple[list[dict], Conversation, str]:
+        return [], Conversation(), ""
+
+    # -- API ----------------------------------------------------------------------------------
+    def ask_api(self, question: str) -> dict:
+        """Answer one question; returns the same JSON object as ``python -m qa ask --json``."""
+        try:
+            return self.holder.get().ask(question).to_json()
+        except QuestionError as error:
+            raise gr.Error(str(error)) from error
+
+    # -- documents ----------------------------------------------------------------------------
+    def list_documents(self, progress=gr.Progress(track_tqdm=True)):
+        """The documents table and the choices of the document picker."""
+        stats = self.holder.get(progress).store.stats()
+        choices = [(f"{s.title} ({s.doc_id})", s.doc_id) for s in stats]
+        return document_rows(stats), gr.update(choices=choices)
+
+    def show_document(self, doc_id: str | None, conv: Conversation) -> str:
+        """The chosen document with every span cited in this user's conversation highlighted."""
+        if not doc_id:
+            return '<div class="qa-doc-note">Choose a document to show it here.</div>'
+        try:
+            doc = self.holder.get().store.document(doc_id)
+        except (KeyError, LookupError, ValueError, OSError, RuntimeError) as error:  # StoreError is one
+            return render_error(f"Cannot show document {doc_id!r}: {error}")
+        conv = conv if conv is not None else Conversation()
+        return render_document(doc.title, doc.text, conv.spans_in(doc.doc_id))
+
+    def upload(self, files: list[str] | None, progress=gr.Progress(track_tqdm=True)):
+        """Load the uploaded files, add the good ones to the index, and say what happened to each."""
+        if not files:
+            return "Choose one or more files to add first.", *self.list_documents()
+        lines, docs = read_uploads([Path(f) for f in files])
+        if docs:
+            pipeline = self.holder.get(progress)
+            with self.holder.write_lock:
+                try:
+                    report = pipeline.store.add_documents(docs)
+                except (OSError, ValueError, RuntimeError) as error:
+                    lines.append(f"The index was not changed: {error}")
+                else:
+                    lines.append(ingest_summary(report))
+        return "\n".join(f"- {esc(line)}" for line in lines), *self.list_documents()
+
+
+def read_uploads(paths: list[Path]) -> tuple[list[str], list]:
+    """Check type and size, then parse each file; returns (one message per problem, documents)."""
+    from corpus.loading import LoadError, load_bytes  # the loaders pull in pypdf and friends
+
+    lines: list[str] = []
+    docs = []
+    for path in paths:
+        name = path.name
+        problem = check_upload(name, path.stat().st_size)
+        if problem:
+            lines.append(problem)
+            continue
+        try:
+            docs.append(load_bytes(name, path.read_bytes()))
+        except LoadError as error:
+            lines.append(f"{name}: {error}")
+    return lines, docs
+
+
+def check_upload(name: str, size: int) -> str | None:
+    """One clear sentence about why a file cannot be added, or None when it looks fine."""
+    if Path(name).suffix.lower() not in UPLOAD_TYPES:
+        return f"{name}: unsupported file type; upload a .txt, .md, .html or .pdf file."
+    if size == 0:
+        return f"{name}: the file is empty."
+    if size > MAX_UPLOAD_BYTES:
+        return f"{name}: the file is {size / 1e6:.1f} MB; the limit is {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+    return None
+
+
+def ingest_summary(report) -> str:
+    """'Added 1 document, updated 0, unchanged 1 (12 chunks embedded).'"""
+    added, updated, unchanged = (_count(report, name) for name in ("added", "updated", "unchanged"))
+    return (
+        f"Added {added} document(s), updated {updated}, unchanged {unchanged} "
+        f"({report.chunks_embedded} chunks embedded); the other documents were not re-embedded."
+    )
+
+
+def _count(report, name: str) -> int:
+    value = getattr(report, name)
+    return value if isinstance(value, int) else len(value)  # a count or a list of doc ids
