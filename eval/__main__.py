@@ -7,9 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from eval.datasets import GOLD_ARTICLE
 from qa.config import REPO_ROOT
-
-GOLD = REPO_ROOT / "eval" / "gold" / "article.json"
 
 EXAMPLES = """\
 examples:
@@ -38,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--squad", type=Path, metavar="FILE", help="a SQuAD-format JSON file (v1.1, v2.0, TyDi GoldP)")
-    src.add_argument("--gold", type=Path, metavar="FILE", default=GOLD, help="gold set (default: %(default)s)")
+    src.add_argument("--gold", type=Path, metavar="FILE", default=GOLD_ARTICLE, help="gold set (default: %(default)s)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N questions in file order")
     p.add_argument("--reader-only", action="store_true", help="give the reader each question's gold paragraph")
     p.add_argument("--json", type=Path, metavar="FILE", help="write the summary as JSON (a list when comparing)")

@@ -107,7 +107,9 @@ def calibrate(
     if save:
         model_dir = Path(config.reader_model)
         if not model_dir.is_dir():
-            raise CalibrationError(f"{model_dir} is not a local model folder: calibration can only be saved beside one.")
+            raise CalibrationError(
+                f"{model_dir} is not a local model folder: calibration can only be saved beside one (or use --no-save)."
+            )
         meta = {
             "file": Path(dataset.path).name, "sha256": dataset.sha256, "split": SPLIT_RULE, "tuned_on": "tune",
             "n": len(dataset.items), "n_tune": len(tune.items), "n_report": len(report.items),

@@ -20,6 +20,9 @@ from pathlib import Path
 from corpus.document import Document
 
 
+GOLD_ARTICLE = Path(__file__).resolve().parent / "gold" / "article.json"  # the seed article's gold set
+
+
 class DatasetError(ValueError):
     """A dataset file cannot be used; the message says why and what to do."""
 
@@ -113,7 +116,9 @@ def load_squad(path: str | Path, limit: int | None = None) -> Dataset:
     """Read a SQuAD-format JSON file; errors users can meet are one-sentence ``DatasetError``s."""
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"There is no dataset file at {path}: check the path (e.g. ../shared/data/squad/dev-v1.1.json).")
+        raise DatasetError(
+            f"There is no dataset file at {path}: check the path (e.g. ../shared/data/squad/dev-v1.1.json)."
+        )
     data = path.read_bytes()
     try:
         raw = json.loads(data.decode("utf-8-sig"))

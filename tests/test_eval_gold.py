@@ -4,8 +4,7 @@ from collections import Counter
 
 import pytest
 
-from eval.__main__ import GOLD
-from eval.datasets import load_squad
+from eval.datasets import GOLD_ARTICLE, load_squad
 from eval.metrics import normalize_answer
 from qa.config import REPO_ROOT
 
@@ -14,7 +13,7 @@ ARTICLE = REPO_ROOT / "corpus" / "data" / "serbian-military-buildup-kosovo-borde
 
 @pytest.fixture(scope="module")
 def gold():
-    return load_squad(GOLD)
+    return load_squad(GOLD_ARTICLE)
 
 
 def test_context_is_the_cleaned_document_text(gold):

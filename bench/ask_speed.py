@@ -1,0 +1,60 @@
+"""Benchmark `ask` on the bundled article: warm time per question, split into retrieve and read.
+
+Asks every question of the article's gold set (eval/gold/article.json) --rounds
+times after a warm-up and prints median and p95 per stage.
+
+    python bench/ask_speed.py [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    import torch
+
+    from qa.pipeline import Pipeline
+
+    gold = json.loads((ROOT / "eval" / "gold" / "article.json").read_text(encoding="utf-8"))
+    questions = [qa["question"] for art in gold["data"] for p in art["paragraphs"] for qa in p["qas"]]
+    t0 = time.perf_counter()
+    pipe = Pipeline.from_config(progress=False)
+    load_s = time.perf_counter() - t0
+    for q in questions[:3]:
+        pipe.ask(q)
+    stages: dict[str, list[float]] = {"retrieve": [], "read": [], "total": []}
+    for _ in range(args.rounds):
+        for q in questions:
+            t = time.perf_counter()
+            a = pipe.ask(q)
+            stages["total"].append((time.perf_counter() - t) * 1000)
+            stages["retrieve"].append(a.timings.retrieve_ms)
+            stages["read"].append(a.timings.read_ms)
+    print(f"{len(questions)} questions x {args.rounds} rounds, threads {torch.get_num_threads()}, "
+          f"cold start (index + models) {load_s:.1f} s")
+    print(f"{'stage':<10}{'median ms':>11}{'p95 ms':>9}")
+    for name, xs in stages.items():
+        print(f"{name:<10}{statistics.median(xs):>11.1f}{pct(xs, 0.95):>9.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Training data for the reader: SQuAD-format examples, negatives, windows with token labels, batches.
+
+Pure data preparation (no model), so it can be checked without training:
+
+    examples = build_examples("train-v1.1.json", limit=1000, neg_ratio=0.2, extra=None, extra_limit=0, seed=13)
+    windows = featurize(examples, tokenizer, max_length=384, stride=128)
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Example:
+    qid: str
+    question: str
+    context: str
+    answer: str  # "" means the context does not answer the question
+    answer_start: int
+
+
+def load_examples(path: str | Path) -> tuple[list[Example], dict[str, list[str]]]:
+    """SQuAD-format file -> examples (first reference answer) and each article's paragraphs."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+    examples, by_title = [], {}
+    for art_i, article in enumerate(data):
+        title = f"{art_i}:{article.get('title', '')}"
+        by_title[title] = [p["context"] for p in article["paragraphs"]]
+        for para in article["paragraphs"]:
+            for qa in para["qas"]:
+                if not qa.get("answers"):
+                    continue
+                ans = qa["answers"][0]
+                examples.append(
+                    Example(qa["id"] + "|" + title, qa["question"], para["context"], ans["text"], ans["answer_start"])
+                )
+    return examples, by_title
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if len(w) > 3}
+
+
+def make_negative(ex: Example, paragraphs: list[str]) -> Example | None:
+    """The other paragraph of the article that looks most like it answers, but cannot."""
+    q = _words(ex.question)
+    best, best_overlap = None, -1
+    for para in paragraphs:
+        if para == ex.context or ex.answer.lower() in para.lower():
+            continue
+        overlap = len(q & _words(para))
+        if overlap > best_overlap:
+            best, best_overlap = para, overlap
+    if best is None:
+        return None
+    return Example(ex.qid + "|neg", ex.question, best, "", 0)
+
+
+def build_examples(train: str | Path, limit: int, neg_ratio: float, extra: str | Path | None, extra_limit: int,
+                   seed: int) -> list[Example]:
+    """A seeded sample: ``limit`` SQuAD questions, ``neg_ratio`` negatives per question, ``extra_limit`` extras."""
+    rng = random.Random(seed)
+    squad, paragraphs = load_examples(train)
+    rng.shuffle(squad)
+    squad = squad[:limit] if limit else squad
+    chosen = list(squad)
+    n_neg = int(len(squad) * neg_ratio)
+    for ex in squad[:n_neg]:
+        neg = make_negative(ex, paragraphs[ex.qid.split("|", 1)[1]])
+        if neg is not None:
+            chosen.append(neg)
+    if extra and extra_limit:
+        extras, _ = load_examples(extra)
+        rng.shuffle(extras)
+        chosen.extend(extras[:extra_limit])
+    rng.shuffle(chosen)
+    return chosen
+
+
+def featurize(examples: list[Example], tokenizer, max_length: int, stride: int) -> list[tuple]:
+    """Tokenize into overlapping windows; label each with the answer's token span or [CLS] (0, 0)."""
+    feats = []
+    for lo in range(0, len(examples), 1000):
+        batch = examples[lo : lo + 1000]
+        enc = tokenizer(
+            [e.question.strip() for e in batch],
+            [e.context for e in batch],
+            truncation="only_second",
+            max_length=max_length,
+            stride=stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
+        for i, offsets in enumerate(enc["offset_mapping"]):
+            ex = batch[enc["overflow_to_sample_mapping"][i]]
+            seq = enc.sequence_ids(i)
+            start = end = 0
+            if ex.answer:
+                a0, a1 = ex.answer_start, ex.answer_start + len(ex.answer)
+                ctx = [t for t, s in enumerate(seq) if s == 1]
+                if offsets[ctx[0]][0] <= a0 and offsets[ctx[-1]][1] >= a1:
+                    start = next(t for t in ctx if offsets[t][1] > a0)
+                    end = next(t for t in reversed(ctx) if offsets[t][0] < a1)
+            feats.append((enc["input_ids"][i], enc["token_type_ids"][i], start, end))
+    return feats
+
+
+def make_batches(n_feats: list[int], batch_size: int, seed: int) -> list[list[int]]:
+    """Length-bucketed batches in a seeded order: similar lengths pad little, order stays random."""
+    rng = random.Random(seed + 1)
+    order = list(range(len(n_feats)))
+    rng.shuffle(order)
+    batches = []
+    group = batch_size * 64
+    for lo in range(0, len(order), group):
+        chunk = sorted(order[lo : lo + group], key=lambda i: n_feats[i])
+        batches.extend(chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(feats, idx, pad_id: int):
+    import torch
+
+    width = max(len(feats[i][0]) for i in idx)
+    ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
+    types = torch.zeros((len(idx), width), dtype=torch.long)
+    mask = torch.zeros((len(idx), width), dtype=torch.long)
+    for row, i in enumerate(idx):
+        n = len(feats[i][0])
+        ids[row, :n] = torch.tensor(feats[i][0])
+        types[row, :n] = torch.tensor(feats[i][1])
+        mask[row, :n] = 1
+    starts = torch.tensor([feats[i][2] for i in idx])
+    ends = torch.tensor([feats[i][3] for i in idx])
+    return ids, types, mask, starts, ends
