@@ -16,9 +16,14 @@ DEFAULT_CORPUS = REPO_ROOT / "corpus" / "data"
 DEFAULT_INDEX = REPO_ROOT / ".cache" / "index" / "default"
 
 
+def default_index_dir() -> Path:
+    """The index of the default corpus: built on first use wherever it is (``QA_INDEX_DIR`` moves it)."""
+    return Path(os.environ.get("QA_INDEX_DIR", DEFAULT_INDEX))
+
+
 @dataclass(frozen=True)
 class Config:
-    index_dir: Path = Path(os.environ.get("QA_INDEX_DIR", DEFAULT_INDEX))
+    index_dir: Path = default_index_dir()
     corpus_paths: tuple[Path, ...] = (DEFAULT_CORPUS,)  # what the default index is built from
     embed_model: str = "bundled:all-MiniLM-L6-v2"
     reader_model: str = os.environ.get("QA_READER", str(SHIPPED_READER))

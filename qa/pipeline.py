@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from corpus.document import Document
 from index.hit import Hit
 from qa.answer import Answer, Citation, Passage, Span, Timings
-from qa.config import DEFAULT_INDEX, Config
+from qa.config import Config, default_index_dir
 from qa.errors import check_question
 
 
@@ -98,7 +98,7 @@ class Pipeline:
 
         config = config if config is not None else Config()
         embedder = Embedder(config.embed_model)
-        if config.index_dir.resolve() == DEFAULT_INDEX.resolve():
+        if config.index_dir.resolve() == default_index_dir().resolve():
             store = ensure_default_index(config.index_dir, list(config.corpus_paths), embedder, progress=progress)
         else:
             store = IndexStore.open(config.index_dir, embedder=embedder)

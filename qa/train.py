@@ -128,6 +128,7 @@ def write_card(out: Path, args, examples, feats, steps: int, wall: float, losses
         "train_file": Path(args.train).name, "squad_limit": args.limit, "extra_file": Path(args.extra).name
         if args.extra else None, "extra_limit": args.extra_limit, "negatives": n_neg,
         "neg_ratio": args.neg_ratio, "examples": len(examples), "windows": len(feats), "steps": steps,
+        "windows_seen": min(steps * args.batch_size, len(feats)),
         "epochs": args.epochs, "max_steps": args.max_steps, "batch_size": args.batch_size, "lr": args.lr, "warmup": 0.1,
         "schedule": "linear", "weight_decay": 0.01, "max_length": args.max_length, "stride": args.stride,
         "bf16_autocast": args.bf16, "seed": args.seed, "threads": args.threads,
