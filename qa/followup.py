@@ -1,12 +1,14 @@
 """Resolve follow-up questions ("Who is he?", "And when?") against the last turn of a conversation.
 
 An extractive reader answers one question about one set of passages, so a follow-up such as
-"What did she warn about?" retrieves nothing useful on its own. We therefore (1) widen the
-retrieval query with the previous question and answer, so the same part of the documents is
-found again, and (2) where it is safe, rewrite the question the reader sees: the previous
-answer replaces a subject pronoun ("she" -> "Donika Emini"), or an elliptic "And when?" takes
-the rest of the previous question ("Where did the battle take place?" -> "When did the battle
-take place?"). Stand-alone questions pass through unchanged.
+"What did she warn about?" retrieves nothing useful on its own. Where it is safe we rewrite it
+into a stand-alone question: the previous answer replaces a subject pronoun ("she" -> "Donika
+Emini"), an elliptic "And when?" takes the rest of the previous question ("Where did the battle
+take place?" -> "When did the battle take place?"), a leading "And" is dropped. A rewritten
+question retrieves on its own: on the seed article, adding the previous turn to it pulled in
+passages that lowered the reader's scores. Only a follow-up we cannot rewrite ("Who refused to
+recognize it?") gets the previous question and answer added to its retrieval query, so the same
+part of the documents is found again. Stand-alone questions pass through unchanged.
 
     >>> history = [("Who is the spokesperson for the US National Security Council?", "John Kirby")]
     >>> resolve_followup("What did he describe as destabilizing?", history).understood
@@ -34,6 +36,7 @@ AUXILIARIES = (
 )  # fmt: skip
 ELLIPSIS_OPENERS = ("and", "what about", "how about", "and what about")
 MAX_NAME_WORDS = 6  # a longer previous answer is a clause, not a name to substitute
+MIN_QUESTION_WORDS = 3  # "And how many died?" is a question after "And"; "And Serbia?" is not
 
 _WORD = re.compile(r"[A-Za-z']+")
 
@@ -64,9 +67,12 @@ def resolve_followup(question: str, history: Sequence[tuple[str, str | None]]) -
     if not history or not is_followup(question):
         return Followup(understood=question, retrieval_query=question)
     prev_question, prev_answer = history[-1]
-    understood = _substitute_pronoun(question, prev_answer) or _complete_ellipsis(question, prev_question) or question
+    bare = _drop_opener(question)
+    rewritten = _substitute_pronoun(bare, prev_answer) or _complete_ellipsis(question, prev_question) or bare
+    if not is_followup(rewritten):  # stand-alone now: retrieve on it alone
+        return Followup(understood=rewritten, retrieval_query=rewritten)
     context = " ".join(part for part in (prev_question, prev_answer) if part)
-    return Followup(understood=understood, retrieval_query=f"{understood} {context}".strip())
+    return Followup(understood=rewritten, retrieval_query=f"{rewritten} {context}".strip())
 
 
 def is_followup(question: str) -> bool:
@@ -119,6 +125,15 @@ def _complete_ellipsis(question: str, prev_question: str) -> str | None:
         return None
     rest = match.group(2) + match.group(3)
     return f"{words[0].capitalize()} {rest}"
+
+
+def _drop_opener(question: str) -> str:
+    """"And how many were killed?" -> "How many were killed?"; a bare "And Serbia?" stays as it is."""
+    match = re.match(r"\s*(?:and|so|also)\s+(.*)$", question, re.IGNORECASE | re.DOTALL)
+    if not match or len(_words(match.group(1))) < MIN_QUESTION_WORDS:
+        return question
+    rest = match.group(1)
+    return rest[0].upper() + rest[1:]
 
 
 def _looks_like_name(answer: str) -> bool:

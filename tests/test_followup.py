@@ -16,10 +16,8 @@ def test_standalone_question_passes_unchanged():
     assert resolve_followup("Who is he?", []) == Followup("Who is he?", "Who is he?")
 
 
-def test_subject_pronoun_becomes_the_previous_answer():
-    f = resolve_followup("Who is he?", KIRBY)
-    assert f.understood == "Who is John Kirby?"
-    assert f.retrieval_query == "Who is John Kirby? " + KIRBY[0][0] + " John Kirby"
+def test_subject_pronoun_becomes_the_previous_answer_and_retrieves_alone():
+    assert resolve_followup("Who is he?", KIRBY) == Followup("Who is John Kirby?", "Who is John Kirby?")
 
 
 def test_she_and_his():
@@ -48,7 +46,8 @@ def test_no_substitution_when_previous_answer_is_not_a_name_or_abstained():
 
 def test_elliptic_wh_question_takes_the_rest_of_the_previous_question():
     history = [("Where did the battle take place?", "Banjskë")]
-    assert resolve_followup("And when?", history).understood == "When did the battle take place?"
+    assert resolve_followup("And when?", history) == Followup("When did the battle take place?",
+                                                              "When did the battle take place?")
     assert resolve_followup("Why?", history).understood == "Why did the battle take place?"
     # previous question without an auxiliary after its wh-word: keep the fragment, widen retrieval
     f = resolve_followup("And when?", [("Who led the armed group?", "Milan Radoičić")])
@@ -66,3 +65,12 @@ def test_is_followup():
     assert is_followup("And where?")
     assert not is_followup("Who is the spokesperson for the US National Security Council?")
     assert not is_followup("Where is the Hotel Theranda?")  # "the" is not "he"
+
+
+def test_a_leading_and_is_dropped_from_a_full_question():
+    history = [("Where did the battle take place?", "Banjskë")]
+    f = resolve_followup("And how many gunmen were killed?", history)
+    assert f == Followup("How many gunmen were killed?", "How many gunmen were killed?")
+    assert resolve_followup("and what did he say?", KIRBY).understood == "What did John Kirby say?"
+    f = resolve_followup("And Serbia?", history)  # too little to stand alone: widen retrieval instead
+    assert f.understood == "And Serbia?" and "Banjskë" in f.retrieval_query

@@ -85,10 +85,11 @@ def test_followup_is_resolved_and_shown_as_understood(stub_handlers):
     handlers, stub, _ = stub_handlers
     _, (_, conv, _) = run_turn(handlers, KIRBY_Q, Conversation())
     _, (chat, conv2, _) = run_turn(handlers, "What did he say?", conv)
-    assert stub.asked[-1][0] == "What did John Kirby say?"
-    assert KIRBY_Q in stub.asked[-1][1]
+    assert stub.asked[-1] == ("What did John Kirby say?", None)  # stand-alone now: retrieves on its own
     assert "Question as understood: <em>What did John Kirby say?</em>" in chat[-1]["content"]
     assert len(conv.messages) == 2 and len(conv2.messages) == 4  # state is returned, never mutated
+    run_turn(handlers, "When did it happen?", conv2)  # cannot be rewritten: the last turn joins retrieval
+    assert stub.asked[-1] == ("When did it happen?", "When did it happen? What did John Kirby say? John Kirby")
 
 
 def test_bad_question_gets_a_clear_message_without_loading_models(stub_handlers):

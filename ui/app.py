@@ -35,6 +35,7 @@ MAX_FILE_SIZE = "5mb"  # the server refuses bigger uploads; ui.handlers checks a
 CSS = """
 .qa-reply mark, .qa-document mark { background: #ffe066; color: inherit; padding: 0 2px; border-radius: 2px; }
 .qa-answer { font-size: 1.15em; margin-bottom: 4px; }
+.qa-reply strong, .qa-document h3 { font-weight: 600; }  /* the bundled font has 400 and 600 only */
 .qa-confidence, .qa-understood, .qa-source, .qa-doc-note { font-size: 0.9em; opacity: 0.85; }
 .qa-understood { margin-bottom: 6px; }
 .qa-citation blockquote, .qa-closest blockquote { margin: 4px 0 8px 0; padding-left: 10px; border-left: 3px solid #ccc; }
@@ -87,11 +88,11 @@ def _chat_tab(gr):
         latex_delimiters=[],  # "$" in news text is money, not maths
         buttons=["copy"],  # no "share": nothing leaves this machine
         feedback_options=None,
-        placeholder="Ask a question about the documents.",
+        placeholder="Answers cite the passage they come from; the Documents tab lists what is indexed.",
     )
     with gr.Row():
         box = gr.Textbox(
-            placeholder="Who is the spokesperson for the US National Security Council?",
+            placeholder="Ask a question about the documents, then follow up (\"Who is he?\")",
             show_label=False,
             elem_id="qa-question",
             scale=8,

@@ -1,0 +1,63 @@
+"""Build the set the reader's score is calibrated on: held-out SQuAD train questions, as the pipeline sees them.
+
+In the product the reader is handed retrieved passages, and abstaining means "none of
+these passages answers the question". So the calibration set pairs each question the
+reader was *not* trained on (the training sample is rebuilt from its seed and excluded)
+with its own paragraph (answerable) and, as a second item, with the most word-overlapping
+other paragraph of the same article (unanswerable) — the passage retrieval would most
+likely hand over by mistake. Written in SQuAD v2 format for ``python -m eval calibrate``.
+
+    python -m eval.calibration_set --out runs/calibration-set.json
+    python -m eval calibrate --squad runs/calibration-set.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+from qa.train_data import build_examples, load_examples, make_negative
+
+DEFAULT_TRAIN = "../shared/data/squad/train-v1.1.json"
+
+
+def calibration_items(train: str | Path, n: int, seed: int, train_limit: int, neg_ratio: float) -> dict:
+    """SQuAD v2-format data: ``n`` unseen questions, each answerable and once more unanswerable."""
+    used = {e.qid for e in build_examples(train, train_limit, neg_ratio, None, 0, seed)}
+    examples, paragraphs = load_examples(train)
+    unseen = [e for e in examples if e.qid not in used]
+    random.Random(seed + 2).shuffle(unseen)
+    articles: dict[str, list[dict]] = {}
+    for ex in unseen[:n]:
+        title = ex.qid.split("|", 1)[1]
+        qid = ex.qid.split("|", 1)[0]
+        paras = articles.setdefault(title, [])
+        paras.append({"context": ex.context, "qas": [{"id": qid, "question": ex.question, "is_impossible": False,
+                                                     "answers": [{"text": ex.answer, "answer_start": ex.answer_start}]}]})
+        neg = make_negative(ex, paragraphs[title])
+        if neg is not None:
+            paras.append({"context": neg.context, "qas": [{"id": qid + "-neg", "question": ex.question,
+                                                          "is_impossible": True, "answers": []}]})
+    return {"version": "v2.0", "data": [{"title": t, "paragraphs": p} for t, p in sorted(articles.items())]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m eval.calibration_set", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--train", default=DEFAULT_TRAIN, help="the SQuAD v1.1 training file the reader was trained on")
+    ap.add_argument("--out", required=True, help="where to write the SQuAD v2-format calibration set")
+    ap.add_argument("--n", type=int, default=3000, help="unseen questions to take")
+    ap.add_argument("--seed", type=int, default=13, help="the reader's training seed")
+    ap.add_argument("--train-limit", type=int, default=48000, help="the reader's --limit")
+    ap.add_argument("--neg-ratio", type=float, default=0.2, help="the reader's --neg-ratio")
+    args = ap.parse_args(argv)
+    data = calibration_items(args.train, args.n, args.seed, args.train_limit, args.neg_ratio)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(data), encoding="utf-8")
+    n = sum(len(p["qas"]) for a in data["data"] for p in a["paragraphs"])
+    print(f"{args.out}: {n} questions from {len(data['data'])} articles")
+
+
+if __name__ == "__main__":
+    main()
