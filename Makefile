@@ -40,6 +40,7 @@ eval: setup
 bench: setup
 	$(BIN)/python bench/reader_speed.py
 	$(BIN)/python bench/ask_speed.py
+	$(BIN)/python bench/ui_latency.py
 
 train: setup
 	$(BIN)/python -m qa.train

@@ -56,8 +56,8 @@ def squad_scores(reader: Reader, path: str, limit: int) -> tuple[float, float]:
     from eval.metrics import exact_match, f1_score
 
     data = load_squad(path, limit=limit)
-    items = [q for q in data.questions if q.answers]
-    preds = reader.read_many([(q.question, [data.contexts[q.context_id].text]) for q in items], top_k=1)
+    items = [q for q in data.items if q.answers]
+    preds = reader.read_many([(q.question, [data.context(q.context_id).text]) for q in items], top_k=1)
     em = [exact_match(p[0].text if p else "", q.answers) for p, q in zip(preds, items)]
     f1 = [f1_score(p[0].text if p else "", q.answers) for p, q in zip(preds, items)]
     return 100 * statistics.fmean(em), 100 * statistics.fmean(f1)

