@@ -59,7 +59,8 @@ def format_answer(answer) -> str:
         lines.append(f"A: The documents don't say. (best candidate score {answer.score:.2f})")
         if answer.passages:
             p = answer.passages[0]
-            lines.append(f"   Closest passage ({p.title}): {p.text[:300]}{'…' if len(p.text) > 300 else ''}")
+            text = " ".join(p.text.split())
+            lines.append(f"   Closest passage ({p.title}): {text[:300]}{'…' if len(text) > 300 else ''}")
         return "\n".join(lines)
     lines.append(f"A: {answer.text}   (confidence {answer.score:.2f})")
     for c in answer.citations:
