@@ -162,7 +162,7 @@ class Handlers:
             pipeline = self.holder.get(progress)
             with self.holder.write_lock:
                 try:
-                    report = pipeline.store.add_documents(docs)
+                    report = pipeline.ingest(docs)  # under the pipeline lock: no question reads a half-updated index
                 except (OSError, ValueError, RuntimeError) as error:
                     lines.append(f"The index was not changed: {error}")
                 else:
