@@ -20,10 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from eval.metrics import percentile  # noqa: E402
 
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
 
 
 def main() -> None:
@@ -53,7 +51,7 @@ def main() -> None:
           f"cold start (index + models) {load_s:.1f} s")
     print(f"{'stage':<10}{'median ms':>11}{'p95 ms':>9}")
     for name, xs in stages.items():
-        print(f"{name:<10}{statistics.median(xs):>11.1f}{pct(xs, 0.95):>9.1f}")
+        print(f"{name:<10}{statistics.median(xs):>11.1f}{percentile(xs, 95):>9.1f}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from corpus.loading import load_path  # noqa: E402
+from eval.metrics import percentile  # noqa: E402
 from qa.config import DEFAULT_CORPUS, SHIPPED_READER  # noqa: E402
 from qa.reader import Reader  # noqa: E402
 
@@ -30,10 +31,6 @@ def five_passages() -> list[str]:
     words = (words * 2)[:750]
     return [" ".join(words[i : i + 150]) for i in range(0, 750, 150)]
 
-
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
 
 
 def time_reader(precision: str, runs: int, passages: list[str]) -> dict:
@@ -47,7 +44,7 @@ def time_reader(precision: str, runs: int, passages: list[str]) -> dict:
         t = time.perf_counter()
         top = reader.read(QUESTION, passages)
         times.append((time.perf_counter() - t) * 1000)
-    return {"reader": reader, "load_s": load_s, "median_ms": statistics.median(times), "p95_ms": pct(times, 0.95),
+    return {"reader": reader, "load_s": load_s, "median_ms": statistics.median(times), "p95_ms": percentile(times, 95),
             "answer": top[0].text if top else None}
 
 

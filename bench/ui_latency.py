@@ -25,6 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from eval.metrics import percentile  # noqa: E402
+
 QUESTIONS = (
     "Who is the spokesperson for the US National Security Council?",
     "Near which village was the battle?",
@@ -46,11 +50,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
-
-def pct(xs: list[float], q: float) -> float:
-    """Nearest-rank percentile (p95 of 20 samples is the 19th smallest)."""
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
 
 
 def start_server(port: int, index: str | None, log) -> subprocess.Popen:
@@ -120,7 +119,7 @@ def concurrent(url: str, clients: int, per_client: int, reference: dict[str, dic
 
 
 def report(cold: float, seq: list[float], conc: dict) -> bool:
-    median, p95 = statistics.median(seq), pct(seq, 0.95)
+    median, p95 = statistics.median(seq), percentile(seq, 95)
     verdict = "meets" if median <= LATENCY_BAR_S else "MISSES"
     print(f"cold first question (loads the models): {cold:.2f} s")
     print(f"warm, one at a time, {len(seq)} questions: median {median * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
@@ -131,7 +130,7 @@ def report(cold: float, seq: list[float], conc: dict) -> bool:
           f"errors {len(conc['errors'])}, answers differing from one-at-a-time {len(conc['mismatches'])}")
     if conc["times"]:
         t = conc["times"]
-        print(f"  latency under load: median {statistics.median(t) * 1000:.0f} ms, p95 {pct(t, 0.95) * 1000:.0f} ms")
+        print(f"  latency under load: median {statistics.median(t) * 1000:.0f} ms, p95 {percentile(t, 95) * 1000:.0f} ms")
     for question, what in (conc["errors"] + conc["mismatches"])[:5]:
         print(f"  {question!r}: {what}")
     print("PASS" if ok else "FAIL")
