@@ -18,9 +18,9 @@ import json
 import random
 from pathlib import Path
 
+from qa.config import SHIPPED_READER
+from qa.train import DEFAULT_TRAIN
 from qa.train_data import build_examples, load_examples, make_negative
-
-DEFAULT_TRAIN = "../shared/data/squad/train-v1.1.json"
 
 
 def calibration_items(train: str | Path, n: int, seed: int, train_limit: int, neg_ratio: float) -> dict:
@@ -48,11 +48,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--train", default=DEFAULT_TRAIN, help="the SQuAD v1.1 training file the reader was trained on")
     ap.add_argument("--out", required=True, help="where to write the SQuAD v2-format calibration set")
     ap.add_argument("--n", type=int, default=3000, help="unseen questions to take")
-    ap.add_argument("--seed", type=int, default=13, help="the reader's training seed")
-    ap.add_argument("--train-limit", type=int, default=48000, help="the reader's --limit")
-    ap.add_argument("--neg-ratio", type=float, default=0.2, help="the reader's --neg-ratio")
+    ap.add_argument("--reader", default=str(SHIPPED_READER),
+                    help="model folder whose training.json says which questions it was trained on")
     args = ap.parse_args(argv)
-    data = calibration_items(args.train, args.n, args.seed, args.train_limit, args.neg_ratio)
+    recipe_path = Path(args.reader) / "training.json"
+    if not recipe_path.is_file():
+        raise SystemExit(f"error: {recipe_path} is missing: the calibration set needs the reader's training recipe.")
+    recipe = json.loads(recipe_path.read_text(encoding="utf-8"))
+    data = calibration_items(args.train, args.n, recipe["seed"], recipe["squad_limit"], recipe["neg_ratio"])
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(data), encoding="utf-8")
     n = sum(len(p["qas"]) for a in data["data"] for p in a["paragraphs"])
