@@ -2,7 +2,7 @@
 
 In the product the reader is handed retrieved passages, and abstaining means "none of
 these passages answers the question". So the calibration set pairs each question the
-reader was *not* trained on (the training sample is rebuilt from its seed and excluded)
+reader was *not* trained on (``qa.train_data.calibration_ids``: fixed by the first training stage and excluded from every later one)
 with its own paragraph (answerable) and, as a second item, with the most word-overlapping
 other paragraph of the same article (unanswerable) — the passage retrieval would most
 likely hand over by mistake. Written in SQuAD v2 format for ``python -m eval calibrate``.
@@ -20,15 +20,20 @@ from pathlib import Path
 
 from qa.config import SHIPPED_READER
 from qa.train import DEFAULT_TRAIN
-from qa.train_data import build_examples, load_examples, make_negative
+from qa.perturb import entity_pool, perturb
+from qa.train_data import calibration_ids, load_examples, make_negative
 
 
-def calibration_items(train: str | Path, n: int, seed: int, train_limit: int, neg_ratio: float) -> dict:
-    """SQuAD v2-format data: ``n`` unseen questions, each answerable and once more unanswerable."""
-    used = {e.qid for e in build_examples(train, train_limit, neg_ratio, None, 0, seed)}
+def calibration_items(train: str | Path, n: int, recipe: dict, perturbed: bool = False) -> dict:
+    """SQuAD v2-format data: ``n`` unseen questions, each answerable and once more unanswerable.
+
+    With ``perturbed``, a third item asks a perturbed look-alike of the question (``qa.perturb``)
+    of its own paragraph: the "right passage, but it does not say that" case."""
     examples, paragraphs = load_examples(train)
-    unseen = [e for e in examples if e.qid not in used]
-    random.Random(seed + 2).shuffle(unseen)
+    rng = random.Random(recipe.get("seed", 0) + 4)
+    pool = entity_pool([e.question for e in examples]) if perturbed else []
+    by_id = {e.qid: e for e in examples}
+    unseen = [by_id[qid] for qid in calibration_ids(train, recipe, n)]
     articles: dict[str, list[dict]] = {}
     for ex in unseen[:n]:
         title = ex.qid.split("|", 1)[1]
@@ -40,6 +45,10 @@ def calibration_items(train: str | Path, n: int, seed: int, train_limit: int, ne
         if neg is not None:
             paras.append({"context": neg.context, "qas": [{"id": qid + "-neg", "question": ex.question,
                                                           "is_impossible": True, "answers": []}]})
+        question = perturb(ex.question, ex.context, rng, pool) if perturbed else None
+        if question is not None:
+            paras.append({"context": ex.context, "qas": [{"id": qid + "-adv", "question": question,
+                                                         "is_impossible": True, "answers": []}]})
     return {"version": "v2.0", "data": [{"title": t, "paragraphs": p} for t, p in sorted(articles.items())]}
 
 
@@ -50,12 +59,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n", type=int, default=3000, help="unseen questions to take")
     ap.add_argument("--reader", default=str(SHIPPED_READER),
                     help="model folder whose training.json says which questions it was trained on")
+    ap.add_argument("--perturbed", action="store_true",
+                    help="add a perturbed unanswerable look-alike of each question on its own paragraph")
     args = ap.parse_args(argv)
     recipe_path = Path(args.reader) / "training.json"
     if not recipe_path.is_file():
         raise SystemExit(f"error: {recipe_path} is missing: the calibration set needs the reader's training recipe.")
     recipe = json.loads(recipe_path.read_text(encoding="utf-8"))
-    data = calibration_items(args.train, args.n, recipe["seed"], recipe["squad_limit"], recipe["neg_ratio"])
+    data = calibration_items(args.train, args.n, recipe, args.perturbed)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(data), encoding="utf-8")
     n = sum(len(p["qas"]) for a in data["data"] for p in a["paragraphs"])

