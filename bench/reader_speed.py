@@ -1,7 +1,7 @@
 """Benchmark the reader: load time, and one question over 5 passages of ~150 words, warm, on this CPU.
 
-Compares bf16 autocast with fp32 and, given --squad, checks that bf16 keeps the
-scores (EM/F1 on the first --limit questions, gold paragraph given).
+Compares bf16 autocast, fp32 and int8 (dynamic quantization) and, given --squad, checks what each
+costs in scores (EM/F1 on the first --limit questions, gold paragraph given).
 
     python bench/reader_speed.py [--runs 50] [--squad ../shared/data/squad/dev-v1.1.json --limit 500]
 """
@@ -21,7 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from corpus.loading import load_path  # noqa: E402
 from eval.metrics import percentile  # noqa: E402
 from qa.config import DEFAULT_CORPUS, SHIPPED_READER  # noqa: E402
-from qa.reader import Reader  # noqa: E402
+from qa.reader import PRECISIONS, Reader  # noqa: E402
 
 QUESTION = "Which weapon did the Serbian army allegedly supply to the gunmen?"
 
@@ -71,7 +71,7 @@ def main() -> None:
     passages = five_passages()
     print(f"reader: {SHIPPED_READER.name}  threads: {torch.get_num_threads()}  passages: 5 x 150 words")
     print(f"{'precision':<10}{'load s':>8}{'median ms':>11}{'p95 ms':>9}{'EM':>7}{'F1':>7}  answer")
-    for precision in ("bf16", "fp32"):
+    for precision in PRECISIONS:
         r = time_reader(precision, args.runs, passages)
         em = f1 = float("nan")
         if args.squad:

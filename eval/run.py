@@ -233,13 +233,14 @@ def run_configs(
     for label, config in variants:
         if config.retrieval not in MODES:
             raise ConfigError(f"[{label}] retrieval must be one of {', '.join(MODES)}, not {config.retrieval!r}.")
-    readers: dict[tuple[str, int], object] = {}
+    readers: dict[tuple[str, int, str], object] = {}
     stores: dict[Path, object] = {}
     runs = []
     for label, config in variants:
-        key = (config.reader_model, config.max_answer_tokens)
+        key = (config.reader_model, config.max_answer_tokens, config.reader_precision)
         if key not in readers:
-            readers[key] = Reader(config.reader_model, max_answer_tokens=config.max_answer_tokens).load()
+            readers[key] = Reader(config.reader_model, max_answer_tokens=config.max_answer_tokens,
+                                  precision=config.reader_precision).load()
         reader = readers[key]
         if reader_only:
             runs.append(evaluate_reader(reader, dataset, label, config.abstain_threshold, progress, config))

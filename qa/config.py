@@ -37,5 +37,6 @@ class Config:
     # reading
     window_sentences: int = 2  # neighbouring sentences added on each side of a hit before reading
     max_answer_tokens: int = 30
+    reader_precision: str = "bf16"  # "bf16", "fp32" or "int8" (see qa.reader.PRECISIONS)
     max_question_chars: int = 1000
     abstain_threshold: float | None = None  # None: use the reader's calibrated threshold

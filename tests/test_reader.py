@@ -65,3 +65,20 @@ def test_empty_question_is_a_clear_error(reader):
 def test_a_20000_character_question_does_not_crash(reader):
     spans = reader.read("Who is the spokesperson? " * 800, [KIRBY])
     assert_exact(spans, [KIRBY])
+
+
+def test_int8_reader_finds_the_same_answer_with_exact_offsets():
+    from qa.reader import Reader
+
+    fast = Reader(precision="int8").load()
+    passages = [KIRBY, "The fighting took place near the village of Banjskë, in northern Kosovo, on Sunday. ✨"]
+    spans = fast.read("Who is the National Security Council spokesperson?", passages)
+    assert_exact(spans, passages)
+    assert "Kirby" in spans[0].text
+
+
+def test_unknown_precision_is_a_clear_error():
+    from qa.reader import Reader
+
+    with pytest.raises(ValueError, match="bf16, fp32, int8"):
+        Reader(precision="fp8")
