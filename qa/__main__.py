@@ -177,8 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except Exception as exc:  # one clear line for errors users can meet; tracebacks only for bugs
         from index.store import StoreError
+        from qa.errors import SettingError
 
-        if isinstance(exc, (StoreError, FileNotFoundError)):
+        if isinstance(exc, (StoreError, FileNotFoundError, SettingError)):
             print(f"error: {exc}", file=sys.stderr)
             return 2
         raise

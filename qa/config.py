@@ -1,7 +1,8 @@
 """The one settings object, read by the entry points (CLI, UI, eval); components take explicit arguments.
 
-Environment overrides: ``QA_INDEX_DIR`` (where the default index lives) and
-``QA_READER`` (a model name or path instead of the shipped reader).
+Environment overrides: ``QA_INDEX_DIR`` (where the default index lives),
+``QA_READER`` (a model name or path instead of the shipped reader) and
+``QA_READER_PRECISION`` (``int8`` for the faster, slightly less accurate reader).
 """
 
 from __future__ import annotations
@@ -37,6 +38,6 @@ class Config:
     # reading
     window_sentences: int = 2  # neighbouring sentences added on each side of a hit before reading
     max_answer_tokens: int = 30
-    reader_precision: str = "bf16"  # "bf16", "fp32" or "int8" (see qa.reader.PRECISIONS)
+    reader_precision: str = os.environ.get("QA_READER_PRECISION", "bf16")  # "bf16", "fp32" or "int8" (qa.reader)
     max_question_chars: int = 1000
     abstain_threshold: float | None = None  # None: use the reader's calibrated threshold

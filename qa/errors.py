@@ -7,6 +7,10 @@ class QuestionError(ValueError):
     """The question cannot be asked as written (empty, or far too long)."""
 
 
+class SettingError(ValueError):
+    """A setting (e.g. QA_READER_PRECISION) has a value the product does not know."""
+
+
 def check_question(question: str | None, max_chars: int) -> str:
     """The stripped question, or a QuestionError that says how to fix it."""
     text = (question or "").strip()

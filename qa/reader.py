@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import SHIPPED_READER
-from qa.errors import QuestionError
+from qa.errors import QuestionError, SettingError
 from qa.spans import Calibration, calibrated_score, decode_window, load_calibration
 
 
@@ -69,7 +69,8 @@ class Reader:
         calibration: Calibration | None = None,
     ) -> None:
         if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}.")
+            raise SettingError(f"reader precision must be one of {', '.join(PRECISIONS)}, not {precision!r} "
+                               "(check QA_READER_PRECISION).")
         self.model_name = str(model)
         self.max_length = max_length
         self.stride = stride
