@@ -80,5 +80,5 @@ def test_int8_reader_finds_the_same_answer_with_exact_offsets():
 def test_unknown_precision_is_a_clear_error():
     from qa.reader import Reader
 
-    with pytest.raises(ValueError, match="bf16, fp32, int8"):
+    with pytest.raises(ValueError, match="bf16, fp32, int8.*QA_READER_PRECISION"):
         Reader(precision="fp8")
