@@ -10,7 +10,14 @@ No-answer ability comes from negatives: a share of questions is paired with the
 most word-overlapping *other* paragraph of the same article (the kind of passage
 retrieval hands the reader when the answer is elsewhere); its target is [CLS].
 
-    python -m qa.train --out qa/models/minilm-squad   # about 2 h on 2 cores, minutes on a GPU
+The shipped reader was made in two stages (each model card's ``training.json`` has the commands):
+
+    python -m qa.train --limit 48000 --neg-ratio 0.2 --max-steps 1650 --out runs/stage1      # 99 min on 2 cores
+    python -m qa.train --init runs/stage1 --out runs/stage2 --limit 27000 --neg-ratio 0.15 \
+        --adv-ratio 0.25 --extra-limit 3696 --seed 29 --lr 1e-4 --warmup 0.05             # 70 min on 2 cores
+
+Perturbed negatives (``--adv-ratio``, ``qa.perturb``) pair a question made unanswerable by a
+small edit with its own paragraph: the "right passage, but it does not say that" case.
 """
 
 from __future__ import annotations
