@@ -72,9 +72,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from eval.calibrate import CalibrationError
     from eval.datasets import DatasetError
     from eval.run import ConfigError
-    from qa.errors import QuestionError
+    from qa.errors import QuestionError, SettingError
 
-    return (DatasetError, ConfigError, CalibrationError, LoadError, QuestionError, FileNotFoundError)
+    return (DatasetError, ConfigError, CalibrationError, LoadError, QuestionError, SettingError, FileNotFoundError)
 
 
 def _write_json(path: Path, obj) -> None:

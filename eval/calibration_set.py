@@ -66,6 +66,11 @@ def main(argv: list[str] | None = None) -> None:
     if not recipe_path.is_file():
         raise SystemExit(f"error: {recipe_path} is missing: the calibration set needs the reader's training recipe.")
     recipe = json.loads(recipe_path.read_text(encoding="utf-8"))
+    from qa.train_data import CALIBRATION_N, first_stage
+
+    kept_out = first_stage(recipe).get("calibration_n", CALIBRATION_N)
+    if args.n > kept_out:
+        raise SystemExit(f"error: only {kept_out} questions were kept out of training for calibration; use --n {kept_out} or less.")
     data = calibration_items(args.train, args.n, recipe, args.perturbed)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(data), encoding="utf-8")

@@ -216,7 +216,7 @@ def evaluate_reader(
 
 
 def _settings(config: Config, open_domain: bool) -> tuple[tuple[str, str], ...]:
-    keys = ["reader_model", "max_answer_tokens", "abstain_threshold"]
+    keys = ["reader_model", "reader_precision", "max_answer_tokens", "abstain_threshold"]
     if open_domain:
         keys += ["retrieval", "top_k", "embed_model", "chunk_words", "chunk_overlap_sentences", "window_sentences"]
     return tuple((k, str(getattr(config, k))) for k in keys)

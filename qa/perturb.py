@@ -78,8 +78,8 @@ def swap_number(question: str, passage: str, rng: random.Random) -> str | None:
         elif m.group().replace(",", "").isdigit():
             new = f"{max(2, round(value * rng.choice([0.5, 2, 3, 1.5]) + rng.randint(1, 9))):,}"
         else:
-            new = f"{value * rng.choice([0.5, 2, 3]):.1f}"
-        if _absent(new, passage):
+            new = f"{value * rng.choice([0.5, 2, 3]):g}"
+        if _absent(new, passage) and _absent(new.replace(",", ""), passage):
             return question[: m.start()] + new + question[m.end() :]
     return None
 
@@ -98,7 +98,8 @@ def antonym(question: str, passage: str, rng: random.Random) -> str | None:
     rng.shuffle(words)
     for m in words:
         opposite = _ANTONYMS[m.group().lower()]
-        if re.search(rf"\b{re.escape(opposite)}\b", passage, re.I):
+        stem = opposite[: max(3, len(opposite) - 2)]  # "lose" is unsafe if "lost" is there
+        if re.search(rf"\b{re.escape(stem)}", passage, re.I):
             continue
         if m.group()[0].isupper():
             opposite = opposite[0].upper() + opposite[1:]

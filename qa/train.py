@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import random
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -150,7 +151,7 @@ def write_card(out: Path, args, examples, feats, steps: int, wall: float, losses
         "bf16_autocast": args.bf16, "seed": args.seed, "threads": args.threads,
         "wall_minutes": round(wall / 60, 1), "final_loss_last200": round(sum(losses[-200:]) / max(1, len(losses[-200:])), 4),
     }
-    recipe["command"] = "python -m qa.train " + " ".join(sys.argv[1:])
+    recipe["command"] = shlex.join(["python", "-m", "qa.train", *sys.argv[1:]])
     if earlier:
         recipe["init"] = args.init
         recipe["continued_from"] = earlier

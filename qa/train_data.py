@@ -90,7 +90,7 @@ def build_examples(train: str | Path, limit: int, neg_ratio: float, extra: str |
         if neg is not None:
             chosen.append(neg)
     adv_rng = random.Random(seed + 3)
-    for ex in squad[len(squad) - int(len(squad) * adv_ratio) :] if adv_ratio else []:
+    for ex in squad[max(0, len(squad) - int(len(squad) * adv_ratio)) :] if adv_ratio else []:
         question = perturb(ex.question, ex.context, adv_rng, pool)
         if question is not None:
             chosen.append(Example(ex.qid + "|adv", question, ex.context, "", 0))
@@ -104,12 +104,15 @@ def build_examples(train: str | Path, limit: int, neg_ratio: float, extra: str |
 
 def trained_ids(train: str | Path, recipe: dict) -> set[str]:
     """Ids of the SQuAD questions a recorded training run (``training.json``) learnt from, all stages."""
+    before: set[str] = set()
     exclude: set[str] = set()
     earlier = recipe.get("continued_from")
     if earlier:
-        exclude = trained_ids(train, earlier) | set(calibration_ids(train, earlier))
-    return {e.qid for e in build_examples(train, recipe["squad_limit"], recipe["neg_ratio"], None, 0, recipe["seed"],
-                                          exclude=exclude) if e.answer}
+        before = trained_ids(train, earlier)
+        exclude = before | set(calibration_ids(train, earlier))
+    # negatives draw no random numbers, so leaving them out (neg_ratio 0) samples the same questions, faster
+    return before | {e.qid for e in build_examples(train, recipe["squad_limit"], 0.0, None, 0, recipe["seed"],
+                                                   exclude=exclude)}
 
 
 def first_stage(recipe: dict) -> dict:

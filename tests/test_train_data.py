@@ -89,6 +89,7 @@ def test_perturbed_questions_ask_for_what_the_paragraph_does_not_say():
     assert negate("What was the largest tour?", "It was not small.", rng) is None  # passage negates: unsafe
     assert antonym("What was her largest tour?", passage, rng) == "What was her smallest tour?"
     assert antonym("What was her largest tour?", passage + " Her smallest one was in 2001.", rng) is None
+    assert antonym("Did they win the cup?", "They lost 3-1 in the final.", rng) is None  # "lose" ~ "lost"
     assert perturb("Why?", passage, rng, []) is None  # nothing to change: no example rather than a wrong one
 
 
@@ -106,13 +107,15 @@ def test_continued_training_never_sees_the_calibration_questions(tmp_path):
     context = "Ana built the bridge in 1998 with Ben, Cleo and Dora."
     qas = [{"id": f"q{i}", "question": f"Who helped build the bridge, part {i}?",
             "answers": [{"text": name, "answer_start": context.index(name)}]}
-           for i, name in enumerate(["Ana", "Ben", "Cleo", "Dora", "1998"])]
+           for i, name in enumerate(["Ana", "Ben", "Cleo", "Dora", "1998"])]  # 5 = 2 + 2 trained + 1 kept
     path = tmp_path / "five.json"
     path.write_text(json.dumps({"data": [{"title": "T", "paragraphs": [{"context": context, "qas": qas}]}]}))
     first = {"squad_limit": 2, "neg_ratio": 0.0, "seed": 5, "calibration_n": 1}
     second = {"squad_limit": 2, "neg_ratio": 0.0, "seed": 6, "continued_from": first}
     cal = calibration_ids(path, second)
     assert cal == calibration_ids(path, first) and len(cal) == 1  # fixed by the first stage
-    seen_first, seen_second = trained_ids(path, first), trained_ids(path, second)
-    assert len(seen_first) == len(seen_second) == 2
-    assert not seen_second & seen_first and not (seen_first | seen_second) & set(cal)
+    seen_first, seen_both = trained_ids(path, first), trained_ids(path, second)
+    assert len(seen_first) == 2 and len(seen_both) == 4 and seen_first < seen_both  # every stage counts
+    assert not seen_both & set(cal)
+    third = {"squad_limit": 2, "neg_ratio": 0.0, "seed": 7, "continued_from": second}
+    assert trained_ids(path, third) == seen_both  # nothing unseen is left but the calibration question
