@@ -36,7 +36,7 @@ class Config:
     top_k: int = 5
     rrf_k: int = 60
     # reading
-    window_sentences: int = 2  # neighbouring sentences added on each side of a hit before reading
+    window_sentences: int = 1  # neighbouring sentences added on each side of a hit before reading (chosen on the tune set)
     max_answer_tokens: int = 30
     reader_precision: str = os.environ.get("QA_READER_PRECISION", "bf16")  # "bf16", "fp32" or "int8" (qa.reader)
     max_question_chars: int = 1000
