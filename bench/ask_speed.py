@@ -9,7 +9,6 @@ times after a warm-up and prints median and p95 per stage.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -20,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from eval.datasets import GOLD_ARTICLE, load_squad  # noqa: E402
 from eval.metrics import percentile  # noqa: E402
-
 
 
 def main() -> None:
@@ -32,8 +31,7 @@ def main() -> None:
 
     from qa.pipeline import Pipeline
 
-    gold = json.loads((ROOT / "eval" / "gold" / "article.json").read_text(encoding="utf-8"))
-    questions = [qa["question"] for art in gold["data"] for p in art["paragraphs"] for qa in p["qas"]]
+    questions = [item.question for item in load_squad(GOLD_ARTICLE).items]
     t0 = time.perf_counter()
     pipe = Pipeline.from_config(progress=False)
     load_s = time.perf_counter() - t0

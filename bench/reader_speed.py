@@ -32,7 +32,6 @@ def five_passages() -> list[str]:
     return [" ".join(words[i : i + 150]) for i in range(0, 750, 150)]
 
 
-
 def time_reader(precision: str, runs: int, passages: list[str]) -> dict:
     t0 = time.perf_counter()
     reader = Reader(SHIPPED_READER, precision=precision).load()

@@ -51,7 +51,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-
 def start_server(port: int, index: str | None, log) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "ui", "--port", str(port)] + (["--index", index] if index else [])
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")

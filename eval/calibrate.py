@@ -98,8 +98,7 @@ def calibrate(
     tune, report = split_by_title(dataset)
     if not tune.items or not report.items:
         raise CalibrationError("Calibration needs questions from at least two article titles: raise --limit.")
-    reader = Reader(config.reader_model, max_answer_tokens=config.max_answer_tokens, precision=config.reader_precision,
-                    calibration=Calibration()).load()
+    reader = Reader.from_config(config, calibration=Calibration()).load()
     spans = read_gold(reader, tune, top_k=5, progress=progress)
     cal, tune_f1 = fit_calibration(tune, spans)
     reader.calibration = cal  # same weights, new scores: no reload needed

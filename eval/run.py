@@ -239,8 +239,7 @@ def run_configs(
     for label, config in variants:
         key = (config.reader_model, config.max_answer_tokens, config.reader_precision)
         if key not in readers:
-            readers[key] = Reader(config.reader_model, max_answer_tokens=config.max_answer_tokens,
-                                  precision=config.reader_precision).load()
+            readers[key] = Reader.from_config(config).load()
         reader = readers[key]
         if reader_only:
             runs.append(evaluate_reader(reader, dataset, label, config.abstain_threshold, progress, config))

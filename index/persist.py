@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -133,10 +134,7 @@ def _manifest(settings: IndexSettings, state: _State, counts: dict[str, int]) ->
 
 
 def _chunk_counts(chunks: Sequence[Chunk]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for chunk in chunks:
-        counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
-    return counts
+    return Counter(chunk.doc_id for chunk in chunks)
 
 
 def _swap_in(tmp: Path, path: Path) -> None:

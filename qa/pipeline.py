@@ -102,8 +102,7 @@ class Pipeline:
             store = ensure_default_index(config.index_dir, list(config.corpus_paths), embedder, progress=progress)
         else:
             store = IndexStore.open(config.index_dir, embedder=embedder)
-        reader = Reader(config.reader_model, max_answer_tokens=config.max_answer_tokens,
-                        precision=config.reader_precision).load()
+        reader = Reader.from_config(config).load()
         return cls(store, reader, config)
 
     @property

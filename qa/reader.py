@@ -83,6 +83,12 @@ class Reader:
         self._tokenizer = None
         self._lock = threading.Lock()  # fast tokenizers are not safe to call from two threads at once
 
+    @classmethod
+    def from_config(cls, config, calibration: Calibration | None = None) -> Reader:
+        """The reader a ``qa.config.Config`` describes (model, answer length, precision), not loaded yet."""
+        return cls(config.reader_model, max_answer_tokens=config.max_answer_tokens, precision=config.reader_precision,
+                   calibration=calibration)
+
     @property
     def threshold(self) -> float:
         return self.calibration.threshold

@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from qa.train_data import build_examples, calibration_ids, collate, featurize, make_batches, trained_ids
+from qa.train_data import build_examples, collate, featurize, make_batches, unavailable_ids
 
 DEFAULT_TRAIN = "../shared/data/squad/train-v1.1.json"
 DEFAULT_EXTRA = "../shared/data/tydiqa-goldp-en/train.json"
@@ -67,7 +67,7 @@ def train(args) -> None:
         earlier = json.loads((Path(args.init) / "training.json").read_text())
     tokenizer = AutoTokenizer.from_pretrained(encoder)
     t0 = time.time()
-    exclude = trained_ids(args.train, earlier) | set(calibration_ids(args.train, earlier)) if earlier else set()
+    exclude = unavailable_ids(args.train, earlier) if earlier else set()
     examples = build_examples(args.train, args.limit, args.neg_ratio, args.extra, args.extra_limit, args.seed,
                               exclude=exclude, adv_ratio=args.adv_ratio)
     feats = featurize(examples, tokenizer, args.max_length, args.stride)
@@ -75,8 +75,8 @@ def train(args) -> None:
     if args.max_steps:  # a time box: the linear decay then ends at this step (also applies on resume)
         batches = batches[: args.max_steps]
     n_neg = sum(1 for e in examples if not e.answer)
-    print(f"{len(examples)} examples ({n_neg} negatives, {len(exclude)} questions excluded) -> {len(feats)} windows -> {len(batches)} steps "
-          f"[{time.time() - t0:.0f}s]", flush=True)
+    print(f"{len(examples)} examples ({n_neg} negatives, {len(exclude)} questions excluded) -> {len(feats)} windows "
+          f"-> {len(batches)} steps [{time.time() - t0:.0f}s]", flush=True)
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = AutoModelForQuestionAnswering.from_pretrained(encoder, dtype=torch.float32).to(device)

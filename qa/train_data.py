@@ -8,6 +8,7 @@ Pure data preparation (no model), so it can be checked without training:
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -30,7 +31,16 @@ class Example:
 
 
 def load_examples(path: str | Path) -> tuple[list[Example], dict[str, list[str]]]:
-    """SQuAD-format file -> examples (first reference answer) and each article's paragraphs."""
+    """SQuAD-format file -> examples (first reference answer) and each article's paragraphs.
+
+    Parsed once per process: rebuilding a continued run's earlier stages reads the same file
+    several times. The list is a fresh copy (callers shuffle it); the paragraph map is shared."""
+    examples, by_title = _parse_examples(str(Path(path).resolve()))
+    return list(examples), by_title
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_examples(path: str) -> tuple[tuple[Example, ...], dict[str, list[str]]]:
     data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
     examples, by_title = [], {}
     for art_i, article in enumerate(data):
@@ -44,7 +54,7 @@ def load_examples(path: str | Path) -> tuple[list[Example], dict[str, list[str]]
                 examples.append(
                     Example(qa["id"] + "|" + title, qa["question"], para["context"], ans["text"], ans["answer_start"])
                 )
-    return examples, by_title
+    return tuple(examples), by_title
 
 
 def _words(text: str) -> set[str]:
@@ -104,15 +114,17 @@ def build_examples(train: str | Path, limit: int, neg_ratio: float, extra: str |
 
 def trained_ids(train: str | Path, recipe: dict) -> set[str]:
     """Ids of the SQuAD questions a recorded training run (``training.json``) learnt from, all stages."""
-    before: set[str] = set()
-    exclude: set[str] = set()
     earlier = recipe.get("continued_from")
-    if earlier:
-        before = trained_ids(train, earlier)
-        exclude = before | set(calibration_ids(train, earlier))
+    before = trained_ids(train, earlier) if earlier else set()
+    exclude = before | set(calibration_ids(train, earlier)) if earlier else set()
     # negatives draw no random numbers, so leaving them out (neg_ratio 0) samples the same questions, faster
     return before | {e.qid for e in build_examples(train, recipe["squad_limit"], 0.0, None, 0, recipe["seed"],
                                                    exclude=exclude)}
+
+
+def unavailable_ids(train: str | Path, recipe: dict) -> set[str]:
+    """What a run continuing ``recipe`` must not train on: every earlier stage's questions and the calibration set."""
+    return trained_ids(train, recipe) | set(calibration_ids(train, recipe))
 
 
 def first_stage(recipe: dict) -> dict:
@@ -125,9 +137,14 @@ def calibration_ids(train: str | Path, recipe: dict, n: int | None = None) -> li
     """The SQuAD-train questions kept out of every training stage to calibrate the score on.
 
     Fixed by the first stage's recipe (its ``calibration_n``, default 3000), so a continued run
-    keeps the same calibration set."""
+    keeps the same calibration set; asking for more than were kept out is an error."""
     recipe = first_stage(recipe)
-    n = n if n is not None else recipe.get("calibration_n", CALIBRATION_N)
+    kept_out = recipe.get("calibration_n", CALIBRATION_N)
+    n = kept_out if n is None else n
+    if n > kept_out:
+        raise ValueError(
+            f"only {kept_out} questions were kept out of training for calibration; ask for {kept_out} or fewer."
+        )
     used = trained_ids(train, recipe)
     unseen = [e.qid for e in load_examples(train)[0] if e.qid not in used]
     random.Random(recipe["seed"] + 2).shuffle(unseen)

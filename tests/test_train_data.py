@@ -114,6 +114,8 @@ def test_continued_training_never_sees_the_calibration_questions(tmp_path):
     second = {"squad_limit": 2, "neg_ratio": 0.0, "seed": 6, "continued_from": first}
     cal = calibration_ids(path, second)
     assert cal == calibration_ids(path, first) and len(cal) == 1  # fixed by the first stage
+    with pytest.raises(ValueError, match="only 1 questions were kept out"):
+        calibration_ids(path, second, n=2)  # more would include questions a stage trained on
     seen_first, seen_both = trained_ids(path, first), trained_ids(path, second)
     assert len(seen_first) == 2 and len(seen_both) == 4 and seen_first < seen_both  # every stage counts
     assert not seen_both & set(cal)
