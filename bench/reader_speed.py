@@ -1,6 +1,6 @@
 """Benchmark the reader: load time, and one question over 5 passages of ~150 words, warm, on this CPU.
 
-Compares bf16 autocast, fp32 and int8 (dynamic quantization) and, given --squad, checks what each
+Compares bf16, fp32 and int8 (per-channel dynamic quantization) and, given --squad, checks what each
 costs in scores (EM/F1 on the first --limit questions, gold paragraph given).
 
     python bench/reader_speed.py [--runs 50] [--squad ../shared/data/squad/dev-v1.1.json --limit 500]

@@ -112,7 +112,7 @@ def train(args) -> None:
         optim.step()
         sched.step()
         optim.zero_grad(set_to_none=True)
-        losses.append(float(out_.loss))
+        losses.append(float(out_.loss.detach()))
         step += 1
         bar.update(1)
         bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}", refresh=False)
@@ -172,7 +172,7 @@ def render_card(out: Path) -> Path:
         "negatives so that it can say a passage holds no answer: a question paired with the most",
         "word-overlapping other paragraph of its article, and (``adv_ratio``) a perturbed look-alike of a",
         "question on its own paragraph (entity or number swap, negation, antonym: ``qa/perturb.py``), both",
-        "with target [CLS]. Stored as fp16 safetensors; loaded as fp32 and run under bf16 autocast.",
+        "with target [CLS]. Stored as fp16 safetensors; loaded and run in bf16 (int8 and fp32 on request).",
         "Trained with `python -m qa.train` (seeded, resumable; `--init` continues an earlier version on",
         "questions none of its stages saw).",
         "",
