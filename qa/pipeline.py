@@ -7,7 +7,7 @@ mapped back to document offsets, so citations are exact slices of the source
 (``doc.text[c.start:c.end]``), checked before they are returned.
 
     >>> pipe = Pipeline.from_config()            # default article, built on first use
-    >>> pipe.ask("Who is the NSC spokesperson?").text
+    >>> pipe.ask("Who speaks for the National Security Council?").text
     'John Kirby'
 """
 
