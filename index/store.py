@@ -62,6 +62,7 @@ class IndexStore:
         self._dense: DenseIndex | None = None
         self._lexical: LexicalIndex | None = None
         self._by_id: dict[str, Chunk] | None = None
+        self._acronyms: tuple[dict[str, str], frozenset[str]] | None = None
 
     @classmethod
     def _new(cls, path: str | Path, embedder: Embedder, chunk_words: int, overlap_sentences: int) -> IndexStore:
@@ -106,6 +107,7 @@ class IndexStore:
         """Write ``state`` atomically, then make it current (in memory only once it is on disk)."""
         dense = _write(self.path, self.settings, state)
         self._state, self._dense, self._lexical, self._by_id = state, dense, None, None
+        self._acronyms = None
 
     def _embed(self, texts: list[str], progress: bool) -> np.ndarray:
         from tqdm import tqdm
@@ -198,6 +200,15 @@ class IndexStore:
                 self._lexical = LexicalIndex.build([c.text for c in self._state.chunks])
             rows, scores = self._lexical.search(query, n)
         return [self._state.chunks[r].chunk_id for r in rows], scores
+
+    def spell_out_acronyms(self, text: str) -> str:
+        """``text`` with acronyms the documents only ever spell out replaced by the name (``index.acronyms``)."""
+        from index.acronyms import acronym_table, spell_out_acronyms, vocabulary
+
+        if self._acronyms is None:
+            texts = [d.text for d in self._state.documents.values()]
+            self._acronyms = (acronym_table(texts), vocabulary(texts))
+        return spell_out_acronyms(text, *self._acronyms)
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid", rrf_k: int = 60) -> list[Hit]:
         """The ``k`` best chunks for ``query``: "dense" (cosine), "bm25", or "hybrid" (RRF of both).

@@ -117,7 +117,8 @@ class Pipeline:
 
     def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
         with self._lock:
-            return self.store.search(question, k=k if k is not None else self.config.top_k, mode=self.config.retrieval)
+            query = self.store.spell_out_acronyms(question)
+            return self.store.search(query, k=k if k is not None else self.config.top_k, mode=self.config.retrieval)
 
     def ask(self, question: str, retrieval_query: str | None = None) -> Answer:
         """Answer one question; ``retrieval_query`` (e.g. with a follow-up's context) replaces it for retrieval."""
@@ -141,7 +142,8 @@ class Pipeline:
                         w.rank, w.score, w.source_ranks)
                 for w in windows
             )
-            found = self.reader.read(question, [p.text for p in passages], top_k=5) if passages else []
+            read_as = self.store.spell_out_acronyms(question)  # "NSC" -> "National Security Council"
+            found = self.reader.read(read_as, [p.text for p in passages], top_k=5) if passages else []
             read_ms = (time.perf_counter() - t0) * 1000
         spans = merge_spans(
             Span(passages[s.passage].doc_id, passages[s.passage].start + s.start, passages[s.passage].start + s.end,
