@@ -10,6 +10,11 @@ by the name in brackets: the reader scored "the NSC (National Security Council) 
 and "the National Security Council spokesperson" 0.91 on the same passage. An acronym the documents
 do use is left alone: retrieval already finds it.
 
+The known risk: an acronym whose own name is nowhere in the documents can still match the initials
+of an unrelated name (in SQuAD's 2,067 dev paragraphs, "DSM" became "Dirty Sexy Money"). Such a
+question had no answer in the documents to lose; on the first 1,000 open-domain SQuAD dev questions
+3 were rewritten and EM/F1 did not move.
+
     >>> docs = ["John Kirby speaks for the US National Security Council."]
     >>> spell_out_acronyms("Who is the NSC spokesperson?", acronym_table(docs), vocabulary(docs))
     'Who is the National Security Council spokesperson?'
