@@ -59,6 +59,8 @@ def _questions(args) -> list[str]:
 def format_answer(answer) -> str:
     """The plain, human-readable form of an Answer."""
     lines = [f"Q: {answer.question}"]
+    if answer.read_as:
+        lines.append(f"   (read as: {answer.read_as})")
     if answer.abstained:
         lines.append(f"A: The documents don't say. (best candidate score {answer.score:.2f})")
         if answer.passages:

@@ -64,6 +64,7 @@ class Answer:
     passages: tuple[Passage, ...]
     candidates: tuple[Span, ...] = ()  # ranked reader spans, kept even when abstaining
     timings: Timings | None = None
+    read_as: str = ""  # the question as the reader got it, when acronyms were spelled out (else "")
 
     @property
     def abstained(self) -> bool:

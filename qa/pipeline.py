@@ -151,13 +151,14 @@ class Pipeline:
             for s in found
         )
         timings = Timings(retrieve_ms, read_ms, retrieve_ms + read_ms)
+        rewritten = read_as if read_as != question else ""
         if not spans or spans[0].score < self.threshold:
             score = spans[0].score if spans else 0.0
-            return Answer(question, None, score, (), passages, tuple(spans), timings)
+            return Answer(question, None, score, (), passages, tuple(spans), timings, rewritten)
         best = spans[0]
         same = [s for s in spans if s.text.lower() == best.text.lower() and s.score >= self.threshold][:3]
         citations = tuple(self._cite(s, docs[s.doc_id]) for s in same)
-        return Answer(question, best.text, best.score, citations, passages, tuple(spans), timings)
+        return Answer(question, best.text, best.score, citations, passages, tuple(spans), timings, rewritten)
 
     def _cite(self, span: Span, doc: Document) -> Citation:
         if doc.text[span.start : span.end] != span.text:  # the promise we make to users: never cite loosely

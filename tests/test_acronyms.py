@@ -59,6 +59,17 @@ def test_the_pipeline_answers_an_acronym_the_article_never_uses(pipeline):
     """The article writes 'National Security Council' and never 'NSC'."""
     answer = pipeline.ask("Who is the NSC spokesperson?")
     assert answer.text == "John Kirby"
-    assert answer.question == "Who is the NSC spokesperson?"  # the user's words are kept
+    assert answer.question == "Who is the NSC spokesperson?"  # the user's words are kept,
+    assert answer.read_as == "Who is the National Security Council spokesperson?"  # and what was read is shown
     cite = answer.citations[0]
     assert "National Security Council" in cite.sentence
+
+
+def test_the_chat_says_how_it_read_the_acronym(pipeline):
+    from ui.handlers import Conversation, Handlers, LazyPipeline
+
+    handlers = Handlers(LazyPipeline(lambda: pipeline))
+    chat, _, _ = list(handlers.respond("Who is the NSC spokesperson?", Conversation(), progress=None))[-1]
+    reply = chat[-1]["content"]
+    assert "Question as understood: <em>Who is the National Security Council spokesperson?</em>" in reply
+    assert "<strong>John Kirby</strong>" in reply

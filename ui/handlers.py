@@ -109,7 +109,7 @@ class Handlers:
         except Exception as error:  # noqa: BLE001 - a broken index or model must not freeze the chat
             yield self._finish(conv, shown, render_error(str(error) or type(error).__name__), "")
             return
-        reply = render_answer(answer, understood=followup.understood, asked=question)
+        reply = render_answer(answer, understood=answer.read_as or followup.understood, asked=question)
         conv = replace(
             conv,
             turns=conv.turns + ((followup.understood, answer.text),),

@@ -70,7 +70,7 @@ def render_answer(answer: Answer, understood: str | None = None, asked: str | No
 
     Args:
         answer: what the pipeline returned.
-        understood: the question as the system understood it (a resolved follow-up).
+        understood: the question as the system understood it (a resolved follow-up, spelled-out acronyms).
         asked: what the user typed; "Question as understood" is shown only when the two differ.
     """
     parts = ['<div class="qa-reply">']
