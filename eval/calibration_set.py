@@ -3,8 +3,8 @@
 In the product the reader is handed retrieved passages, and abstaining means "none of
 these passages answers the question". So the calibration set pairs each question the
 reader was *not* trained on (``qa.train_data.calibration_ids``: fixed by the first training
-stage and excluded from every later one) with its own paragraph (answerable) and, as a second item, with the most word-overlapping
-other paragraph of the same article (unanswerable) — the passage retrieval would most
+stage and excluded from every later one) with its own paragraph (answerable) and, as a second
+item, with the most word-overlapping other paragraph of the same article (unanswerable) — the passage retrieval would most
 likely hand over by mistake. Written in SQuAD v2 format for ``python -m eval calibrate``.
 
     python -m eval.calibration_set --out runs/calibration-set.json

@@ -63,20 +63,21 @@ def _initials(words: list[str]) -> set[str]:
     return {capitals.upper(), "".join(w[0] for w in words).upper()}
 
 
+def _sub_names(run: list[str]) -> Iterable[list[str]]:
+    """Every stretch of a run that starts and ends with a capitalised word and has two or more words."""
+    capitalised = [i for i, word in enumerate(run) if word[0].isupper()]
+    for i in capitalised:
+        for j in capitalised:
+            if i < j < i + MAX_NAME_WORDS:
+                yield run[i : j + 1]
+
+
 def acronym_table(texts: Iterable[str]) -> dict[str, str]:
     """Initials -> the name the documents write most often with them (ties: the shorter name)."""
     counts: Counter[tuple[str, str]] = Counter()
     for text in texts:
-        for run in _names(text):
-            for i, first in enumerate(run):
-                if not first[0].isupper():
-                    continue
-                for j in range(i + 1, min(len(run), i + MAX_NAME_WORDS)):
-                    if not run[j][0].isupper():
-                        continue
-                    sub = run[i : j + 1]
-                    for key in _initials(sub):
-                        counts[key, " ".join(sub)] += 1
+        for name in (sub for run in _names(text) for sub in _sub_names(run)):
+            counts.update((key, " ".join(name)) for key in _initials(name))
     best: dict[str, tuple[int, int, str]] = {}
     for (key, name), n in counts.items():
         rank = (-n, len(name), name)

