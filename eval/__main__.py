@@ -87,9 +87,11 @@ def evaluate(args: argparse.Namespace) -> None:
     from eval.report import headline_table, write_report
     from eval.run import config_variants, run_configs
     from qa.config import Config
+    from qa.reader import hide_loading_bars
 
     path = args.squad if args.squad is not None else args.gold
     dataset = load_squad(path, limit=args.limit)
+    hide_loading_bars()
     variants = config_variants(Config(), args.compare, args.reader)
     runs = run_configs(dataset, variants, reader_only=args.reader_only, progress=not args.no_progress)
     print(headline_table(runs))
@@ -108,9 +110,12 @@ def calibrate_cmd(args: argparse.Namespace) -> None:
     from eval.datasets import load_squad
     from eval.report import headline_table
     from qa.config import Config
+    from qa.reader import hide_loading_bars
 
     config = Config() if args.reader is None else dataclasses.replace(Config(), reader_model=args.reader)
-    result = calibrate(load_squad(args.squad, limit=args.limit), config, save=not args.no_save,
+    dataset = load_squad(args.squad, limit=args.limit)
+    hide_loading_bars()
+    result = calibrate(dataset, config, save=not args.no_save,
                        progress=not args.no_progress)  # fmt: skip
     cal = result.calibration
     print(f"split {SPLIT_RULE}: {result.n_tune} tune / {result.n_report} report questions")

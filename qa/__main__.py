@@ -31,11 +31,9 @@ def _config(args) -> Config:
 
 def _pipeline(args):
     from qa.pipeline import Pipeline
+    from qa.reader import hide_loading_bars
 
-    from transformers.utils import logging as transformers_logging
-
-    # Two sub-second "Loading weights" bars would bury the one line that says what is happening.
-    transformers_logging.disable_progress_bar()
+    hide_loading_bars()
     print("Loading the index and models…", file=sys.stderr, flush=True)
     return Pipeline.from_config(_config(args))
 

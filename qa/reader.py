@@ -33,6 +33,18 @@ from qa.spans import Calibration, calibrated_score, decode_window, load_calibrat
 PRECISIONS = ("bf16", "fp32", "int8")
 
 
+def hide_loading_bars() -> None:
+    """Turn off transformers' per-model "Loading weights" bars for command-line tools.
+
+    Each model load draws a sub-second bar; in a CLI or an evaluation they bury
+    the one progress line that matters. Importing transformers is the cost, so
+    callers do this only when they are about to load models anyway.
+    """
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+
 @dataclass(frozen=True)
 class PassageSpan:
     passage: int  # index into the passages given to read()
