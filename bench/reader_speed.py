@@ -48,15 +48,12 @@ def time_reader(precision: str, runs: int, passages: list[str]) -> dict:
 
 
 def squad_scores(reader: Reader, path: str, limit: int) -> tuple[float, float]:
+    """EM/F1 on the answerable questions of the first ``limit``, gold paragraph given (``eval.run``)."""
     from eval.datasets import load_squad
-    from eval.metrics import exact_match, f1_score
+    from eval.run import evaluate_reader
 
-    data = load_squad(path, limit=limit)
-    items = [q for q in data.items if q.answers]
-    preds = reader.read_many([(q.question, [data.context(q.context_id).text]) for q in items], top_k=1)
-    em = [exact_match(p[0].text if p else "", q.answers) for p, q in zip(preds, items)]
-    f1 = [f1_score(p[0].text if p else "", q.answers) for p, q in zip(preds, items)]
-    return 100 * statistics.fmean(em), 100 * statistics.fmean(f1)
+    summary = evaluate_reader(reader, load_squad(path, limit=limit), progress=False).summary
+    return summary.has_ans_em, summary.has_ans_f1
 
 
 def main() -> None:
