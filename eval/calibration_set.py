@@ -19,9 +19,9 @@ import random
 from pathlib import Path
 
 from qa.config import SHIPPED_READER
-from qa.perturb import entity_pool, perturb
-from qa.train import DEFAULT_TRAIN
-from qa.train_data import calibration_ids, load_examples, make_negative
+from qa.training.perturb import entity_pool, perturb
+from qa.training.recipes import SQUAD_TRAIN as DEFAULT_TRAIN
+from qa.training.data import calibration_ids, load_examples, make_negative
 
 
 def calibration_items(train: str | Path, n: int, recipe: dict, perturbed: bool = False) -> dict:

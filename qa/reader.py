@@ -25,6 +25,7 @@ import numpy as np
 from qa.config import SHIPPED_READER
 from qa.errors import QuestionError, SettingError
 from qa.spans import Calibration, calibrated_score, decode_window, load_calibration
+from qa.windows import Window, pad_windows, tokenize_windows, window_settings
 
 
 # bf16: weights and activations in bfloat16 (casting once at load beats autocast casting every call).
@@ -56,16 +57,6 @@ class PassageSpan:
     null_logit: float  # [CLS] start + end logit of the window it came from
 
 
-@dataclass(frozen=True)
-class _Window:
-    item: int
-    passage: int
-    input_ids: list[int]
-    token_type_ids: list[int]
-    offsets: list[tuple[int, int]]
-    context: list[bool]
-
-
 class Reader:
     """Any ``AutoModelForQuestionAnswering`` by hub name or local path; the default is the shipped one."""
 
@@ -73,8 +64,8 @@ class Reader:
         self,
         model: str | Path = SHIPPED_READER,
         *,
-        max_length: int = 384,
-        stride: int = 128,
+        max_length: int | None = None,
+        stride: int | None = None,
         max_answer_tokens: int = 30,
         max_question_tokens: int = 64,
         batch_size: int = 16,
@@ -85,8 +76,10 @@ class Reader:
             raise SettingError(f"reader precision must be one of {', '.join(PRECISIONS)}, not {precision!r} "
                                "(check QA_READER_PRECISION).")
         self.model_name = str(model)
-        self.max_length = max_length
-        self.stride = stride
+        # a model folder records the windows it was trained on (qa.windows); explicit values win
+        trained_length, trained_stride = window_settings(self.model_name)
+        self.max_length = max_length if max_length is not None else trained_length
+        self.stride = stride if stride is not None else trained_stride
         self.max_answer_tokens = max_answer_tokens
         self.max_question_tokens = max_question_tokens
         self.batch_size = batch_size
@@ -146,14 +139,13 @@ class Reader:
         self.load()
         with self._lock:
             windows = self._windows(items)
-            logits = self._forward(windows, progress)
+            logits = self._forward([w for _, _, w in windows], progress)
         found: list[dict[tuple[int, int, int], PassageSpan]] = [{} for _ in items]
-        for win, (start, end) in zip(windows, logits):
-            passage = items[win.item][1][win.passage]
-            for span in self._decode(win, start, end, passage, top_k):
+        for (item, p, win), (start, end) in zip(windows, logits):
+            for span in self._decode(win, p, start, end, items[item][1][p], top_k):
                 key = (span.passage, span.start, span.end)
-                if key not in found[win.item] or found[win.item][key].score < span.score:
-                    found[win.item][key] = span
+                if key not in found[item] or found[item][key].score < span.score:
+                    found[item][key] = span
         return [sorted(d.values(), key=lambda s: (-s.score, s.passage, s.start))[:top_k] for d in found]
 
     def _question(self, question: str) -> str:
@@ -167,35 +159,14 @@ class Reader:
             return question
         return question[: offsets[self.max_question_tokens - 1][1]]
 
-    def _windows(self, items) -> list[_Window]:
-        pairs = [
-            (i, p, self._question(q), text)
-            for i, (q, passages) in enumerate(items)
-            for p, text in enumerate(passages)
-            if text and text.strip()
-        ]
-        if not pairs:
-            return []
-        enc = self._tokenizer(
-            [q for _, _, q, _ in pairs],
-            [t for _, _, _, t in pairs],
-            truncation="only_second",
-            max_length=self.max_length,
-            stride=self.stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-        )
-        windows = []
-        for w, sample in enumerate(enc["overflow_to_sample_mapping"]):
-            item, passage, _, _ = pairs[sample]
-            seq = enc.sequence_ids(w)
-            windows.append(
-                _Window(item, passage, enc["input_ids"][w], enc["token_type_ids"][w],
-                        [tuple(o) for o in enc["offset_mapping"][w]], [s == 1 for s in seq])
-            )
-        return windows
+    def _windows(self, items) -> list[tuple[int, int, Window]]:
+        """(question index, passage index, window) for every window of every non-empty passage."""
+        pairs = [(i, p) for i, (_, passages) in enumerate(items) for p, text in enumerate(passages) if text and text.strip()]
+        windows = tokenize_windows(self._tokenizer, [self._question(items[i][0]) for i, _ in pairs],
+                                   [items[i][1][p] for i, p in pairs], self.max_length, self.stride)
+        return [(*pairs[w.pair], w) for w in windows]
 
-    def _forward(self, windows: list[_Window], progress: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _forward(self, windows: list[Window], progress: bool) -> list[tuple[np.ndarray, np.ndarray]]:
         import torch
 
         out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(windows)
@@ -205,19 +176,9 @@ class Reader:
             from tqdm import tqdm
 
             batches = tqdm(batches, desc="read", unit="batch")
-        pad = self._tokenizer.pad_token_id
         for batch in batches:
-            width = max(len(windows[w].input_ids) for w in batch)
-            ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            types = torch.zeros((len(batch), width), dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, w in enumerate(batch):
-                n = len(windows[w].input_ids)
-                ids[row, :n] = torch.tensor(windows[w].input_ids)
-                types[row, :n] = torch.tensor(windows[w].token_type_ids)
-                mask[row, :n] = 1
             with torch.inference_mode():
-                res = self._model(input_ids=ids, token_type_ids=types, attention_mask=mask)
+                res = self._model(**pad_windows([windows[w] for w in batch], self._tokenizer.pad_token_id))
             starts = res.start_logits.float().numpy()
             ends = res.end_logits.float().numpy()
             for row, w in enumerate(batch):
@@ -225,13 +186,13 @@ class Reader:
                 out[w] = (starts[row, :n], ends[row, :n])
         return out  # type: ignore[return-value]
 
-    def _decode(self, win: _Window, start: np.ndarray, end: np.ndarray, passage: str, top_k: int):
+    def _decode(self, win: Window, p: int, start: np.ndarray, end: np.ndarray, passage: str, top_k: int):
         null_logit = float(start[0] + end[0])
         spans = []
         for tok in decode_window(start, end, np.array(win.context), self.max_answer_tokens, top_n=2 * top_k):
             s, e = win.offsets[tok.start][0], win.offsets[tok.end][1]
             if e <= s:
                 continue
-            spans.append(PassageSpan(win.passage, s, e, passage[s:e], calibrated_score(tok.logit, null_logit, self.calibration),
+            spans.append(PassageSpan(p, s, e, passage[s:e], calibrated_score(tok.logit, null_logit, self.calibration),
                                      tok.logit, null_logit))
         return spans

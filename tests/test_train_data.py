@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from qa.train_data import Example, build_examples, featurize, load_examples, make_batches, make_negative
+from qa.training.data import Example, build_examples, featurize, load_examples, make_batches, make_negative
 
 SQUAD = {
     "data": [
@@ -41,15 +41,15 @@ def squad_file(tmp_path):
 
 def test_labels_cover_exactly_the_answer_tokens(tokenizer, squad_file):
     examples, _ = load_examples(squad_file)
-    (ids, _types, start, end), _ = featurize(examples, tokenizer, 384, 128)
-    assert tokenizer.decode(ids[start : end + 1]) == "marta kowalska"
+    (win, start, end), _ = featurize(examples, tokenizer, 384, 128)
+    assert tokenizer.decode(win.input_ids[start : end + 1]) == "marta kowalska"
 
 
 def test_negative_is_another_paragraph_of_the_article_labelled_cls(tokenizer, squad_file):
     examples, paragraphs = load_examples(squad_file)
     neg = make_negative(examples[0], paragraphs[examples[0].qid.split("|", 1)[1]])
     assert neg.answer == "" and "Kowalska" not in neg.context
-    ((_ids, _types, start, end),) = featurize([neg], tokenizer, 384, 128)
+    ((_win, start, end),) = featurize([neg], tokenizer, 384, 128)
     assert (start, end) == (0, 0)
 
 
@@ -58,14 +58,14 @@ def test_windows_without_the_answer_point_at_cls(tokenizer):
     ex = Example("q", "What is the answer?", context, "Zanzibar", context.index("Zanzibar"))
     feats = featurize([ex], tokenizer, 128, 32)
     assert len(feats) > 3
-    labelled = [f for f in feats if f[2] > 0]
-    assert labelled and all(tokenizer.decode(f[0][f[2] : f[3] + 1]) == "zanzibar" for f in labelled)
-    assert all((f[2], f[3]) == (0, 0) for f in feats if f not in labelled)
+    labelled = [f for f in feats if f[1] > 0]
+    assert labelled and all(tokenizer.decode(f[0].input_ids[f[1] : f[2] + 1]) == "zanzibar" for f in labelled)
+    assert all((f[1], f[2]) == (0, 0) for f in feats if f not in labelled)
 
 
 def test_sampling_and_batches_are_seeded(squad_file):
-    a = build_examples(squad_file, limit=0, neg_ratio=1.0, extra=None, extra_limit=0, seed=3)
-    b = build_examples(squad_file, limit=0, neg_ratio=1.0, extra=None, extra_limit=0, seed=3)
+    a = build_examples(squad_file, limit=0, neg_ratio=1.0, extras=[], seed=3)
+    b = build_examples(squad_file, limit=0, neg_ratio=1.0, extras=[], seed=3)
     assert a == b and sum(1 for e in a if not e.answer) == 2
     lengths = [5, 90, 7, 88, 6, 91, 8, 89]
     batches = make_batches(lengths, 2, seed=1)
@@ -77,7 +77,7 @@ def test_sampling_and_batches_are_seeded(squad_file):
 def test_perturbed_questions_ask_for_what_the_paragraph_does_not_say():
     import random
 
-    from qa.perturb import antonym, negate, perturb, swap_entity, swap_number
+    from qa.training.perturb import antonym, negate, perturb, swap_entity, swap_number
 
     passage = "Beyoncé left Destiny's Child in 2005 and released her largest tour the year after."
     rng = random.Random(0)
@@ -94,15 +94,15 @@ def test_perturbed_questions_ask_for_what_the_paragraph_does_not_say():
 
 
 def test_adversarial_negatives_keep_the_plain_sample_unchanged(squad_file):
-    plain = build_examples(squad_file, limit=0, neg_ratio=1.0, extra=None, extra_limit=0, seed=3)
-    with_adv = build_examples(squad_file, limit=0, neg_ratio=1.0, extra=None, extra_limit=0, seed=3, adv_ratio=1.0)
+    plain = build_examples(squad_file, limit=0, neg_ratio=1.0, extras=[], seed=3)
+    with_adv = build_examples(squad_file, limit=0, neg_ratio=1.0, extras=[], seed=3, adv_ratio=1.0)
     adv = [e for e in with_adv if e.qid.endswith("|adv")]
     assert sorted(plain, key=repr) == sorted((e for e in with_adv if e not in adv), key=repr)
     assert all(e.answer == "" and e.question not in {p.question for p in plain} for e in adv)
 
 
 def test_continued_training_never_sees_the_calibration_questions(tmp_path):
-    from qa.train_data import calibration_ids, trained_ids
+    from qa.training.data import calibration_ids, trained_ids
 
     context = "Ana built the bridge in 1998 with Ben, Cleo and Dora."
     qas = [{"id": f"q{i}", "question": f"Who helped build the bridge, part {i}?",
@@ -121,3 +121,36 @@ def test_continued_training_never_sees_the_calibration_questions(tmp_path):
     assert not seen_both & set(cal)
     third = {"squad_limit": 2, "neg_ratio": 0.0, "seed": 7, "continued_from": second}
     assert trained_ids(path, third) == seen_both  # nothing unseen is left but the calibration question
+
+
+def test_mpnet_windows_carry_no_segment_ids_and_label_the_answer():
+    """MPNet's tokenizer makes no token_type_ids (its model rejects them): windows must not invent them."""
+    from transformers import AutoTokenizer
+
+    from qa.base_models import mpnet_dir
+    from qa.training.data import collate
+
+    tok = AutoTokenizer.from_pretrained(str(mpnet_dir()))
+    context = "The Vučić bridge was designed by Marta Kowalska in 1998."
+    ex = Example("q", "Who designed the bridge?", context, "Marta Kowalska", context.index("Marta"))
+    feats = featurize([ex], tok, 256, 96)
+    (win, start, end), = feats
+    assert win.token_type_ids is None
+    assert tok.decode(win.input_ids[start : end + 1]) == "marta kowalska"
+    assert set(collate(feats, [0], tok.pad_token_id)) == {"input_ids", "attention_mask", "start_positions",
+                                                           "end_positions"}
+
+
+def test_v2_unanswerable_come_only_from_the_train_articles(tmp_path):
+    from qa.training.data import load_unanswerable
+
+    v2 = {"data": [
+        {"title": t, "paragraphs": [{"context": "Some text.", "qas": [
+            {"id": t + "1", "question": "What?", "is_impossible": True, "answers": []},
+            {"id": t + "2", "question": "Which?", "is_impossible": False,
+             "answers": [{"text": "Some", "answer_start": 0}]}]}]}
+        for t in ("A", "B")]}
+    (tmp_path / "v2.json").write_text(json.dumps(v2))
+    (tmp_path / "split.json").write_text(json.dumps({"train": ["A"], "report": ["B"]}))
+    (only,) = load_unanswerable(tmp_path / "v2.json", tmp_path / "split.json")
+    assert only.qid.startswith("A1|") and only.answer == ""

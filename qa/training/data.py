@@ -2,7 +2,7 @@
 
 Pure data preparation (no model), so it can be checked without training:
 
-    examples = build_examples("train-v1.1.json", limit=1000, neg_ratio=0.2, extra=None, extra_limit=0, seed=13)
+    examples = build_examples("train-v1.1.json", limit=1000, neg_ratio=0.2, extras=[], seed=13)
     windows = featurize(examples, tokenizer, max_length=384, stride=128)
 """
 
@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.perturb import entity_pool, perturb
+from qa.training.perturb import entity_pool, perturb
+from qa.windows import Window, pad_windows, tokenize_windows
 
 _WORD = re.compile(r"\w+")
 CALIBRATION_N = 3000
@@ -76,15 +77,18 @@ def make_negative(ex: Example, paragraphs: list[str]) -> Example | None:
     return Example(ex.qid + "|neg", ex.question, best, "", 0)
 
 
-def build_examples(train: str | Path, limit: int, neg_ratio: float, extra: str | Path | None, extra_limit: int,
-                   seed: int, exclude: frozenset[str] | set[str] = frozenset(), adv_ratio: float = 0.0) -> list[Example]:
-    """A seeded sample: ``limit`` SQuAD questions, ``neg_ratio`` negatives per question, ``extra_limit`` extras.
+def build_examples(train: str | Path, limit: int, neg_ratio: float, extras: list[tuple[str, int]], seed: int,
+                   exclude: frozenset[str] | set[str] = frozenset(), adv_ratio: float = 0.0,
+                   unanswerable: list[Example] = ()) -> list[Example]:
+    """A seeded sample: ``limit`` SQuAD questions, ``neg_ratio`` negatives per question, and more sets.
 
-    ``exclude`` drops question ids before sampling (what an earlier stage trained on, and the
-    calibration questions), so a continued run only sees new questions. ``adv_ratio`` adds that
-    many perturbed unanswerable look-alikes per question (``qa.perturb``), paired with the
-    question's own paragraph; they draw from their own random stream so that a sample without
-    them is exactly the one earlier versions built.
+    ``extras`` are further answerable SQuAD-format sets as (path, how many); the first draws from
+    the main random stream (as TyDi always has), the others from streams of their own, so that
+    adding a set never changes which SQuAD questions an earlier recipe sampled. ``exclude`` drops
+    question ids before sampling (what an earlier stage trained on, and the calibration questions),
+    so a continued run only sees new questions. ``adv_ratio`` adds that many perturbed unanswerable
+    look-alikes per question (``qa.training.perturb``), paired with the question's own paragraph.
+    ``unanswerable`` examples (SQuAD v2's adversarial questions, ``load_unanswerable``) join as they are.
     """
     rng = random.Random(seed)
     squad, paragraphs = load_examples(train)
@@ -104,12 +108,30 @@ def build_examples(train: str | Path, limit: int, neg_ratio: float, extra: str |
         question = perturb(ex.question, ex.context, adv_rng, pool)
         if question is not None:
             chosen.append(Example(ex.qid + "|adv", question, ex.context, "", 0))
-    if extra and extra_limit:
-        extras, _ = load_examples(extra)
-        rng.shuffle(extras)
-        chosen.extend(extras[:extra_limit])
+    for n, (path, how_many) in enumerate(extras):
+        if not how_many:
+            continue
+        more, _ = load_examples(path)
+        (rng if n == 0 else random.Random(seed + 10 + n)).shuffle(more)
+        chosen.extend(more[:how_many])
+    chosen.extend(unanswerable)
     rng.shuffle(chosen)
     return chosen
+
+
+def load_unanswerable(v2_file: str | Path, split_file: str | Path, split: str = "train") -> list[Example]:
+    """SQuAD v2's unanswerable questions of the articles ``split_file`` puts in ``split``.
+
+    Only these may be trained on (shared/data/README.md): the answerable questions of the
+    same articles are SQuAD v1.1 dev questions, and the ``report`` articles are where v2 is scored."""
+    titles = set(json.loads(Path(split_file).read_text(encoding="utf-8"))[split])
+    data = json.loads(Path(v2_file).read_text(encoding="utf-8"))["data"]
+    return [
+        Example(qa["id"] + "|v2-" + article["title"], qa["question"], para["context"], "", 0)
+        for article in data if article["title"] in titles
+        for para in article["paragraphs"]
+        for qa in para["qas"] if qa.get("is_impossible")
+    ]
 
 
 def trained_ids(train: str | Path, recipe: dict) -> set[str]:
@@ -118,7 +140,7 @@ def trained_ids(train: str | Path, recipe: dict) -> set[str]:
     before = trained_ids(train, earlier) if earlier else set()
     exclude = before | set(calibration_ids(train, earlier)) if earlier else set()
     # negatives draw no random numbers, so leaving them out (neg_ratio 0) samples the same questions, faster
-    return before | {e.qid for e in build_examples(train, recipe["squad_limit"], 0.0, None, 0, recipe["seed"],
+    return before | {e.qid for e in build_examples(train, recipe["squad_limit"], 0.0, [], recipe["seed"],
                                                    exclude=exclude)}
 
 
@@ -151,31 +173,22 @@ def calibration_ids(train: str | Path, recipe: dict, n: int | None = None) -> li
     return unseen[:n]
 
 
-def featurize(examples: list[Example], tokenizer, max_length: int, stride: int) -> list[tuple]:
-    """Tokenize into overlapping windows; label each with the answer's token span or [CLS] (0, 0)."""
+def featurize(examples: list[Example], tokenizer, max_length: int, stride: int) -> list[tuple[Window, int, int]]:
+    """Windows as the reader cuts them (``qa.windows``), each labelled with the answer's token span or [CLS] (0, 0)."""
     feats = []
     for lo in range(0, len(examples), 1000):
         batch = examples[lo : lo + 1000]
-        enc = tokenizer(
-            [e.question.strip() for e in batch],
-            [e.context for e in batch],
-            truncation="only_second",
-            max_length=max_length,
-            stride=stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-        )
-        for i, offsets in enumerate(enc["offset_mapping"]):
-            ex = batch[enc["overflow_to_sample_mapping"][i]]
-            seq = enc.sequence_ids(i)
+        for win in tokenize_windows(tokenizer, [e.question.strip() for e in batch], [e.context for e in batch],
+                                    max_length, stride):
+            ex = batch[win.pair]
             start = end = 0
             if ex.answer:
                 a0, a1 = ex.answer_start, ex.answer_start + len(ex.answer)
-                ctx = [t for t, s in enumerate(seq) if s == 1]
-                if offsets[ctx[0]][0] <= a0 and offsets[ctx[-1]][1] >= a1:
-                    start = next(t for t in ctx if offsets[t][1] > a0)
-                    end = next(t for t in reversed(ctx) if offsets[t][0] < a1)
-            feats.append((enc["input_ids"][i], enc["token_type_ids"][i], start, end))
+                ctx = [t for t, inside in enumerate(win.context) if inside]
+                if win.offsets[ctx[0]][0] <= a0 and win.offsets[ctx[-1]][1] >= a1:
+                    start = next(t for t in ctx if win.offsets[t][1] > a0)
+                    end = next(t for t in reversed(ctx) if win.offsets[t][0] < a1)
+            feats.append((win, start, end))
     return feats
 
 
@@ -193,18 +206,11 @@ def make_batches(n_feats: list[int], batch_size: int, seed: int) -> list[list[in
     return batches
 
 
-def collate(feats, idx, pad_id: int):
+def collate(feats, idx, pad_id: int) -> dict:
+    """One training batch: the reader's padded inputs plus start/end labels."""
     import torch
 
-    width = max(len(feats[i][0]) for i in idx)
-    ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
-    types = torch.zeros((len(idx), width), dtype=torch.long)
-    mask = torch.zeros((len(idx), width), dtype=torch.long)
-    for row, i in enumerate(idx):
-        n = len(feats[i][0])
-        ids[row, :n] = torch.tensor(feats[i][0])
-        types[row, :n] = torch.tensor(feats[i][1])
-        mask[row, :n] = 1
-    starts = torch.tensor([feats[i][2] for i in idx])
-    ends = torch.tensor([feats[i][3] for i in idx])
-    return ids, types, mask, starts, ends
+    batch = pad_windows([feats[i][0] for i in idx], pad_id)
+    batch["start_positions"] = torch.tensor([feats[i][1] for i in idx])
+    batch["end_positions"] = torch.tensor([feats[i][2] for i in idx])
+    return batch
