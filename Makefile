@@ -45,6 +45,21 @@ bench: setup
 	$(BIN)/python bench/ask_speed.py
 	$(BIN)/python bench/ui_latency.py
 
+## Haystack on our embedder, reader and chunks, in its own .venv-peers: make bench-peers PEERS_ARGS="--only gold"
+PEERS      := .venv-peers
+PEERS_ARGS ?=
+.PHONY: bench-peers
+bench-peers: setup $(PEERS)/.installed
+	$(BIN)/python bench/peers.py $(PEERS_ARGS)
+
+$(PEERS)/.installed: requirements-peers.txt
+	test -x $(PEERS)/bin/python || $(PY) -m venv $(PEERS)
+	echo '*' > $(PEERS)/.gitignore  # the environment ignores itself, as venvs made by Python 3.13 do
+	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS)/bin/python -m pip install --quiet torch==2.13.0
+	$(PEERS)/bin/python -m pip install --quiet -r requirements-peers.txt
+	touch $@
+
 ## train (or resume) the accurate reader in the background: make train RECIPE=mpnet
 RECIPE ?= mpnet
 train: setup
