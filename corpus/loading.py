@@ -1,120 +1,78 @@
 """Files and uploads to cleaned ``Document``s: .txt, .md, .html/.htm and .pdf.
 
 Cleaning (page furniture, whitespace) happens here, before any offset exists, so ``Document.text``
-is final. Every problem a user can cause is a ``LoadError`` of one sentence saying what to do.
+is final. A document's id is its path relative to the folder that was loaded, extension included
+(``reports/q1.pdf``), or its file name when a file is loaded on its own or uploaded (``q1.pdf``);
+``Document.source`` is the file's absolute path (an upload's: its name). So ``x.html`` and
+``x.txt`` are two documents, and two files of one load that would still share an id are an error
+naming both, never a silent replacement.
 
-    >>> docs = load_path("corpus/data")          # a folder: recursive, sorted, deterministic
+Every problem a user can cause is a ``LoadError`` (a ``ValueError``) of one sentence saying what to
+do: a missing or empty path, a file over ``max_mb`` (``DocumentTooLargeError``, raised before the
+file is read), two files with one id (``DuplicateDocumentError``), and a file or folder that cannot
+be read. An unreadable file fails the whole load, naming it, rather than being skipped: an index
+silently missing part of a folder answers "the documents don't say" where they do. Arguments of
+the wrong type are a ``TypeError``.
+
+    >>> [d.doc_id for d in load_path("corpus/data")]   # a folder: recursive, sorted, deterministic
+    ['serbian-military-buildup-kosovo-border.txt']
     >>> doc = load_bytes("notes.md", b"# Notes\\n\\nKirby spoke.")
     >>> doc.doc_id, doc.title
-    ('notes', 'Notes')
+    ('notes.md', 'Notes')
 """
 
 from __future__ import annotations
 
-import io
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from corpus.cleaning import clean_text, normalize_whitespace
 from corpus.document import Document
+from corpus.formats import EXTRACTORS, SUPPORTED_EXTENSIONS, LoadError
 
-SUPPORTED_EXTENSIONS = (".htm", ".html", ".md", ".pdf", ".txt")
+__all__ = [
+    "DEFAULT_MAX_MB", "SUPPORTED_EXTENSIONS", "DocumentTooLargeError", "DuplicateDocumentError", "LoadError",
+    "doc_id_for", "load_bytes", "load_path", "load_paths",
+]  # fmt: skip
+
 _SUPPORTED_TEXT = ", ".join(SUPPORTED_EXTENSIONS)
+# Generous: 20 MB of prose is about 33,000 chunks, an hour or more of embedding on two busy cores.
+DEFAULT_MAX_MB = 20.0
+_MB = 1_000_000
+_PROGRESS_MIN_FILES = 20  # fewer files load too fast for a progress bar to help
 
-# A first line this short, not ending like a sentence, is taken as the document's title.
-_TITLE_MAX_CHARS = 150
-_TITLE_MAX_WORDS = 20
-_SENTENCE_END = re.compile(r"[.,;:]$")
 _ID_UNSAFE = re.compile(r"[^\w.\-/]+")  # "#" in particular: chunk ids are f"{doc_id}#{i}"
 
-_DROPPED_HTML = ("script", "style", "nav", "noscript", "template", "svg", "head")
-_BLOCK_HTML = (
-    "address", "article", "aside", "blockquote", "caption", "dd", "div", "dl", "dt", "figcaption",
-    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main",
-    "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
-)  # fmt: skip
+
+class DocumentTooLargeError(LoadError):
+    """A file over the size limit, refused before it is read (``name``, ``size_mb``, ``max_mb``)."""
+
+    def __init__(self, name: str, size_bytes: int, max_mb: float) -> None:
+        self.name, self.size_mb, self.max_mb = name, size_bytes / _MB, max_mb
+        super().__init__(
+            f"{name} is {self.size_mb:.1f} MB, over the {max_mb:g} MB limit for one document: split it into "
+            f"smaller files, or raise the limit (max_mb) if a long ingest is acceptable."
+        )
 
 
-class LoadError(ValueError):
-    """A file cannot be turned into a document; the message says why and what to do."""
+class DuplicateDocumentError(LoadError):
+    """Two files of one load that would get the same document id (``doc_id``, ``first``, ``second``)."""
+
+    def __init__(self, doc_id: str, first: str, second: str, hint: str = "") -> None:
+        self.doc_id, self.first, self.second = doc_id, first, second
+        super().__init__(f"{first} and {second} would both be document {doc_id!r}: rename one of them{hint}.")
 
 
 def doc_id_for(name: str) -> str:
-    """A stable id from a (relative) file name: extension dropped, unsafe characters replaced."""
-    stem = str(PurePosixPath(name.replace("\\", "/")).with_suffix(""))
-    return _ID_UNSAFE.sub("-", stem).strip("-./") or "document"
-
-
-def _decode(name: str, data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")  # a BOM is an encoding mark, not text
-    except UnicodeDecodeError:
-        raise LoadError(f"{name} is not UTF-8 text: save it with UTF-8 encoding and try again.") from None
-
-
-def _title_from_first_line(text: str) -> str | None:
-    first = text.split("\n", 1)[0].lstrip("#").strip()  # "# Heading" in Markdown
-    if len(first) <= _TITLE_MAX_CHARS and len(first.split()) <= _TITLE_MAX_WORDS:
-        if first and not _SENTENCE_END.search(first):
-            return first
-    return None
-
-
-def _plain(name: str, data: bytes) -> tuple[str, str | None]:
-    text = clean_text(_decode(name, data))
-    return text, _title_from_first_line(text)
-
-
-def _html(name: str, data: bytes) -> tuple[str, str | None]:
-    from bs4 import BeautifulSoup, NavigableString  # lazily: only HTML needs it
-
-    soup = BeautifulSoup(_decode(name, data), "html.parser")
-    heading = soup.title or soup.find("h1")
-    title = normalize_whitespace(heading.get_text(" ")) if heading else ""
-    for tag in soup(_DROPPED_HTML):
-        tag.decompose()
-    # Source line breaks inside a paragraph are layout, not structure; blocks get blank lines.
-    for string in soup.find_all(string=True):
-        # exact type: comments and the doctype are subclasses that get_text leaves out
-        if type(string) is NavigableString and string.find_parent("pre") is None:
-            string.replace_with(re.sub(r"\s+", " ", string))
-    for tag in soup.find_all("br"):
-        tag.replace_with("\n")
-    for tag in soup.find_all(_BLOCK_HTML):
-        tag.insert_before("\n\n")
-        tag.insert_after("\n\n")
-    return clean_text(soup.get_text()), title or None
-
-
-def _pdf(name: str, data: bytes) -> tuple[str, str | None]:
-    from pypdf import PdfReader  # lazily: only PDFs need it
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            reader.decrypt("")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        meta = reader.metadata
-        title = normalize_whitespace(str(meta.title)) if meta is not None and meta.title else ""
-    except Exception as exc:  # pypdf raises many types for broken or locked files
-        raise LoadError(
-            f"{name} could not be read as a PDF ({type(exc).__name__}): check that it is a valid, unlocked PDF."
-        ) from exc
-    text = clean_text("\n\n".join(pages))
-    if not text:
-        raise LoadError(f"{name} has no extractable text (it may be a scanned image): run OCR on it first.")
-    return text, title or None
-
-
-_EXTRACTORS: dict[str, Callable[[str, bytes], tuple[str, str | None]]] = {
-    ".txt": _plain, ".md": _plain, ".htm": _html, ".html": _html, ".pdf": _pdf,
-}  # fmt: skip
+    """A stable id from a (relative) file name: extension kept, unsafe characters replaced."""
+    path = name.replace("\\", "/")
+    return _ID_UNSAFE.sub("-", path).strip("-./") or "document"
 
 
 def _document(name: str, data: bytes, doc_id: str, source: str) -> Document:
     ext = PurePosixPath(name).suffix.lower()
-    extractor = _EXTRACTORS.get(ext)
+    extractor = EXTRACTORS.get(ext)
     if extractor is None:
         raise LoadError(f"{name} has an unsupported extension ('{ext}'): supported are {_SUPPORTED_TEXT}.")
     text, title = extractor(name, data)
@@ -123,43 +81,165 @@ def _document(name: str, data: bytes, doc_id: str, source: str) -> Document:
     return Document(doc_id=doc_id, title=title or PurePosixPath(name).name, text=text, source=source)
 
 
-def load_bytes(name: str, data: bytes) -> Document:
-    """A document from an upload: ``name`` (its file name) picks the format and the doc_id."""
-    base = PurePosixPath(name.replace("\\", "/")).name  # browsers may send "C:\\fakepath\\x.txt"
-    return _document(base, data, doc_id_for(base), base)
+def _check_max_mb(max_mb: float) -> None:
+    if not isinstance(max_mb, (int, float)) or isinstance(max_mb, bool):
+        raise TypeError(f"max_mb must be a number of megabytes, not {type(max_mb).__name__}.")
+    if not max_mb > 0:
+        raise ValueError(f"max_mb must be a positive number of megabytes, not {max_mb!r}.")
+
+
+def load_bytes(name: str, data: bytes, max_mb: float = DEFAULT_MAX_MB) -> Document:
+    """A document from an upload: ``name`` (its file name) picks the format and is the doc_id.
+
+    Raises:
+        TypeError: ``name`` is not a str or ``data`` is not bytes.
+        LoadError: the name, format, size or contents cannot make a document (the message says why).
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"load_bytes expects the file name as a str, not {type(name).__name__}.")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"load_bytes expects the file's contents as bytes, not {type(data).__name__}.")
+    _check_max_mb(max_mb)
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]  # browsers may send "C:\\fakepath\\x.txt"
+    if not base.strip() or base in (".", ".."):
+        raise LoadError("An upload needs a file name, such as notes.txt: its extension picks the format.")
+    if len(data) > max_mb * _MB:
+        raise DocumentTooLargeError(base, len(data), max_mb)
+    return _document(base, bytes(data), doc_id_for(base), base)
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or type(exc).__name__).lower()
+
+
+def _check_size(file: Path, shown: str, max_mb: float) -> None:
+    """Refuse a file over ``max_mb`` before anything is read; any OS error becomes a one-line LoadError."""
+    try:
+        size = file.stat().st_size
+    except OSError as exc:
+        raise LoadError(f"Cannot read {shown}: {_reason(exc)}; check its permissions or leave it out.") from None
+    if size > max_mb * _MB:
+        raise DocumentTooLargeError(shown, size, max_mb)
+
+
+def _read(file: Path, shown: str) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        raise LoadError(f"Cannot read {shown}: {_reason(exc)}; check its permissions or leave it out.") from None
+
+
+def _each(files: list, enabled: bool) -> Iterable:
+    """``files``, through a tqdm bar when asked for and there are enough of them to wait for."""
+    if not enabled or len(files) < _PROGRESS_MIN_FILES:
+        return files
+    from tqdm import tqdm  # lazily: progress is optional
+
+    return tqdm(files, desc="Loading files", unit="file", leave=False)
 
 
 def _supported_files(root: Path) -> list[Path]:
-    files = [
-        p
-        for p in root.rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in SUPPORTED_EXTENSIONS
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    ]
-    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+    """Supported files under ``root``, sorted by relative path; hidden entries and linked folders skipped.
+
+    Linked folders are not followed, so a link loop cannot recurse forever; linked files are read,
+    and anything that is not a regular file (a broken link, a pipe) is left out.
+    """
+    found: list[Path] = []
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(Path(entry.path))
+                    elif Path(entry.name).suffix.lower() in SUPPORTED_EXTENSIONS and entry.is_file():
+                        found.append(Path(entry.path))
+        except OSError as exc:
+            raise LoadError(
+                f"Cannot read the folder {folder}: {_reason(exc)}; check its permissions or leave it out."
+            ) from None
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def load_path(path: str | Path) -> list[Document]:
+def _as_path(path: str | os.PathLike) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"Expected a file or folder path as a str or Path, not {type(path).__name__}.")
+    if not str(path).strip():
+        raise LoadError("An empty path was given: name a file or folder to load.")
+    return Path(path)
+
+
+def load_path(path: str | os.PathLike, max_mb: float = DEFAULT_MAX_MB, progress: bool = False) -> list[Document]:
     """Documents from a file, or from every supported file under a folder (hidden ones skipped).
 
-    A folder's doc_ids are the relative paths without extension (made unique if two files
-    differ only by extension); a single file's is its name without extension.
+    Args:
+        path: a file, or a folder (loaded recursively, in sorted order).
+        max_mb: files larger than this are refused before they are read.
+        progress: show a progress bar (tqdm, on stderr) over a folder of many files.
+
+    Returns:
+        Documents whose ids are paths relative to ``path`` (a single file: its name), with extension.
+
+    Raises:
+        LoadError: nothing to load there, a file or folder that cannot be read or is too large, an
+            unsupported or broken file, or two files that would get the same id.
     """
-    root = Path(path)
-    if root.is_file():
-        return [_document(root.name, root.read_bytes(), doc_id_for(root.name), str(root))]
-    if not root.is_dir():
+    root = _as_path(path)
+    _check_max_mb(max_mb)
+    try:
+        is_file, is_dir = root.is_file(), root.is_dir()
+    except OSError as exc:  # e.g. a folder on the way that we may not enter
+        raise LoadError(f"Cannot read {root}: {_reason(exc)}; check its permissions.") from None
+    if is_file:
+        _check_size(root, str(root), max_mb)
+        return [_document(root.name, _read(root, str(root)), doc_id_for(root.name), os.path.abspath(root))]
+    if not is_dir:
+        if root.exists() or root.is_symlink():
+            raise LoadError(f"{root} is neither a regular file nor a folder (a broken link or a pipe?): check the path.")
         raise LoadError(f"There is no file or folder at {root}: check the path.")
     files = _supported_files(root)
     if not files:
         raise LoadError(f"No loadable files in {root}: supported extensions are {_SUPPORTED_TEXT}.")
-    docs, seen = [], set()
+    # Ids and sizes first: a collision or a huge file is reported before minutes of reading.
+    named: dict[str, tuple[Path, str]] = {}
     for file in files:
         rel = file.relative_to(root).as_posix()
         doc_id = doc_id_for(rel)
-        if doc_id in seen:
-            doc_id = _ID_UNSAFE.sub("-", rel)  # "a.md" next to "a.txt": keep the extension
-        seen.add(doc_id)
-        docs.append(_document(rel, file.read_bytes(), doc_id, str(file)))
+        if doc_id in named:  # "a b.txt" next to "a-b.txt": both sanitise to "a-b.txt"
+            raise DuplicateDocumentError(doc_id, str(named[doc_id][0]), str(file))
+        _check_size(file, str(file), max_mb)
+        named[doc_id] = (file, rel)
+    return [
+        _document(rel, _read(file, str(file)), doc_id, os.path.abspath(file))
+        for doc_id, (file, rel) in _each(list(named.items()), progress)
+    ]
+
+
+def load_paths(
+    paths: Iterable[str | os.PathLike], max_mb: float = DEFAULT_MAX_MB, progress: bool = False
+) -> list[Document]:
+    """Documents from several files and folders as one load (what ``ingest a/x.txt b/`` means).
+
+    A file reached twice (a folder and a file in it) is loaded once, the first time. Two different
+    files that would get the same id, from one path or from two, are a ``DuplicateDocumentError``.
+    """
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        raise TypeError("load_paths expects a list of paths; for a single path use load_path.")
+    docs: list[Document] = []
+    sources: dict[str, str] = {}  # doc_id -> source
+    seen: set[str] = set()  # real paths already loaded
+    for path in paths:
+        for doc in load_path(path, max_mb, progress):
+            real = os.path.realpath(doc.source)
+            if real in seen:
+                continue
+            if doc.doc_id in sources:
+                hint = ", or load a folder that holds both (ids are paths relative to the folder loaded)"
+                raise DuplicateDocumentError(doc.doc_id, sources[doc.doc_id], doc.source, hint)
+            seen.add(real)
+            sources[doc.doc_id] = doc.source
+            docs.append(doc)
     return docs
