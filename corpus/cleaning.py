@@ -36,8 +36,11 @@ _FURNITURE = re.compile(
 
 # Characters that render as nothing or as a plain space; kept, they break word matching and
 # make the offsets shown to users point at invisible text.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
-_SPACES = re.compile(r"[^\S\n]+")  # any whitespace except newline (tabs, NBSP, thin spaces…)
+# (Whole-text regular expressions, not per-line or str.translate work: a 52 MB file cleans in seconds.)
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]+")
+# Any whitespace except newline (tabs, NBSP, thin spaces…) that is not already one plain space.
+_SPACES = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
+_LINE_EDGES = re.compile(r" \n ?|\n ")  # after _SPACES, a line's edges hold at most one space
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
@@ -52,11 +55,11 @@ def normalize_whitespace(text: str) -> str:
     NFC first, so that "Vučić" typed with a combining caron and a precomposed one are the same
     string for search and for offsets.
     """
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = text.replace("\u2028", "\n").replace("\u2029", "\n\n")
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
+    text = _LINE_EDGES.sub("\n", _SPACES.sub(" ", text))  # single spaces, trimmed lines
+    return _BLANK_RUNS.sub("\n\n", text).strip()
 
 
 def remove_furniture(text: str) -> str:

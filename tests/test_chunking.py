@@ -1,4 +1,4 @@
-"""Sentence spans and chunks: exact offsets, whole sentences, overlap."""
+"""Sentence spans and chunks: exact offsets, whole sentences, overlap, tables, over-long text, estimates."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from corpus.chunking import chunk_document, sentence_spans
+from corpus.blocks import blocks
+from corpus.chunking import chunk_document, estimate_chunk_count, sentence_spans
 from corpus.document import Document
 
 
@@ -133,3 +134,74 @@ def test_empty_text_and_bad_arguments():
     assert sentence_spans(" \n\r\n ") == []
     with pytest.raises(ValueError):
         chunk_document(Document("d", "T", "x", "mem"), max_words=0)
+
+
+def test_a_markdown_table_is_one_unit_per_row_with_its_header_kept_whole():
+    text = "Troop numbers:\n\n| Unit | Men |\n|------|----:|\n| Alpha | 120 |\n| Bravo | 80 |\n\nTalks failed."
+    assert texts_of(text) == [
+        "Troop numbers:", "| Unit | Men |\n|------|----:|", "| Alpha | 120 |", "| Bravo | 80 |", "Talks failed.",
+    ]  # fmt: skip
+
+
+def test_a_table_without_outer_pipes_is_found_by_its_delimiter_row():
+    text = "Unit | Men\n--- | ---\nAlpha | 120\nBravo | 80"
+    assert texts_of(text) == ["Unit | Men\n--- | ---", "Alpha | 120", "Bravo | 80"]
+
+
+def test_table_rows_are_packed_into_chunks_that_cite_exact_rows():
+    rows = "\n".join(f"| row {i} | alpha beta gamma | {i * 7} |" for i in range(30))
+    doc = Document("t.md", "T", f"| name | words | n |\n|---|---|---|\n{rows}\r\n", "mem")
+    chunks = chunk_document(doc, max_words=40, overlap_sentences=1)
+    assert len(chunks) > 3
+    for chunk in chunks:
+        assert doc.text[chunk.start : chunk.end] == chunk.text
+        assert chunk.text.startswith("| ") and chunk.text.endswith(" |")  # whole rows, never half of one
+    assert chunks[1].text.split("\n")[0] == chunks[0].text.split("\n")[-1]  # one row shared
+
+
+def test_an_overlong_paragraph_is_cut_at_sentence_ends_but_not_after_abbreviations():
+    text = "Mr. Kirby spoke at length. Troops moved. Dr. Vučić replied."
+    cut = [(text[b.start : b.end], b.prose) for b in blocks(text, max_chars=30)]
+    assert cut == [("Mr. Kirby spoke at length.", True), ("Troops moved.", True), ("Dr. Vučić replied.", True)]
+    assert blocks(text) == [blocks(text)[0]] and blocks(text)[0].prose  # under the limit: untouched
+
+
+def test_overlong_text_without_sentence_ends_becomes_one_unit_per_line():
+    text = "\n".join(f"station {i} sector north status active convoy {i * 3}" for i in range(10))  # hard-wrap-like
+    assert [text[s:e] for s, e in sentence_spans(text)] == [text]  # short enough: one paragraph, as before
+    cut = blocks(text, max_chars=200)
+    assert [text[b.start : b.end] for b in cut] == text.split("\n") and not any(b.prose for b in cut)
+
+
+def test_a_run_without_spaces_is_cut_at_the_limit():
+    text = "x" * 25 + " and a tail"
+    cut = [(text[b.start : b.end], b.prose) for b in blocks(text, max_chars=10)]
+    assert cut == [("x" * 10, False), ("x" * 10, False), ("xxxxx and", False), ("a tail", False)]
+
+
+def test_no_block_given_to_the_sentence_splitter_is_over_the_limit():
+    prose = "Troops massed on the border near Jarinje while talks failed again " * 400  # 26,000 chars, no full stop
+    table = "\n".join("| " + " | ".join(["alpha 12 bravo 34"] * 6) + " |" for _ in range(2000))
+    for text in (prose, table, prose + ". Kirby spoke.\n\n" + table):
+        pieces = blocks(text)
+        assert max(b.end - b.start for b in pieces) <= 8_000
+        spans = sentence_spans(text)
+        assert re.sub(r"\s", "", "".join(text[s:e] for s, e in spans)) == re.sub(r"\s", "", text)
+
+
+def test_estimate_is_exact_for_short_texts_and_close_for_long_ones():
+    doc = Document("d", "T", "One two three. Four five six. Seven eight nine. Ten.", "mem")
+    assert estimate_chunk_count(doc.text, max_words=6, overlap_sentences=0) == len(chunk_document(doc, 6, 0))
+    table = "\n".join(f"| {i} | " + " | ".join(["alpha bravo charlie delta echo"] * 5) + " |" for i in range(3000))
+    real = len(chunk_document(Document("t", "T", table, "mem")))
+    assert abs(estimate_chunk_count(table) - real) <= 0.05 * real
+    assert estimate_chunk_count("") == 0
+
+
+def test_progress_shows_a_bar_with_an_eta_only_for_long_texts(capsys):
+    table = "\n".join(f"| {i} | alpha bravo | charlie delta |" for i in range(20_000))  # about 700,000 chars
+    assert sentence_spans(table, progress=True) == sentence_spans(table)
+    err = capsys.readouterr().err
+    assert "Splitting sentences" in err and "<" in err  # tqdm's "elapsed<remaining"
+    sentence_spans("Kirby spoke. He left.", progress=True)
+    assert capsys.readouterr().err == ""

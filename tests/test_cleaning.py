@@ -50,3 +50,8 @@ def test_combining_accents_become_precomposed():
 def test_clean_text_is_idempotent(article_path):
     once = clean_text(article_path.read_text(encoding="utf-8"))
     assert clean_text(once) == once
+
+
+def test_mixed_whitespace_at_line_edges_and_between_words():
+    raw = " \t a \u00a0\u2009 b\t\n \u3000c  \x0c\n\n \n\n\u200b d \u00ad"
+    assert normalize_whitespace(raw) == "a b\nc\n\nd"
