@@ -174,7 +174,8 @@ class Worker:
         t0 = time.perf_counter()
         self._stderr = self.log.open("w")
         self.proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                     stderr=self._stderr, env={**os.environ, **WORKER_ENV})  # fmt: skip
+                                     stderr=self._stderr, env={**os.environ, **WORKER_ENV},
+                                     start_new_session=True)  # Ctrl-C reaches the driver only; it ends them
         ready = self._read()
         self.cold_s, self.built, self.info = time.perf_counter() - t0, ready["built"], ready["info"]
 
@@ -191,8 +192,13 @@ class Worker:
         return self._read()
 
     def close(self) -> None:
+        """End the worker (end of input); one that is slow to tear down torch is killed, as nothing is left to say."""
         self.proc.stdin.close()
-        self.proc.wait(timeout=60)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
         self._stderr.close()
 
 
@@ -227,15 +233,21 @@ def compare(dataset_path: Path, limit: int | None, progress: bool) -> dict:
     replies: dict[str, list[dict]] = {name: [] for name in sides}
     for worker in sides.values():
         worker.call({"q": dataset.items[0].question})  # untimed: first forward passes set up kernels
-    for i, item in enumerate(tqdm(dataset.items, desc=dataset_path.name, unit="q", disable=not progress)):
-        for name in (("ours", "haystack") if i % 2 == 0 else ("haystack", "ours")):
-            replies[name].append(sides[name].call({"q": item.question}))
+    items = dataset.items
+    try:
+        for i, item in enumerate(tqdm(items, desc=dataset_path.name, unit="q", disable=not progress)):
+            for name in (("ours", "haystack") if i % 2 == 0 else ("haystack", "ours")):
+                replies[name].append(sides[name].call({"q": item.question}))
+    except KeyboardInterrupt:  # Ctrl-C: score the questions both sides have answered
+        items = items[: min(len(r) for r in replies.values())]
+        print(f"\ninterrupted: scoring the first {len(items)} questions", file=sys.stderr)
     for worker in sides.values():
         worker.close()
     builds = {"ours": ours_build, "haystack": theirs_build}
-    return {"dataset": str(dataset_path), "n": len(dataset.items),
-            "n_no_answer": sum(it.is_impossible for it in dataset.items),
-            "sides": {name: score(dataset.items, replies[name], w, builds[name]) for name, w in sides.items()}}
+    return {"dataset": str(dataset_path), "n": len(items), "n_no_answer": sum(it.is_impossible for it in items),
+            "sides": {name: score(items, replies[name][: len(items)], w, builds[name]) for name, w in sides.items()},
+            "questions": [{"qid": it.qid, "question": it.question, "references": list(it.answers),
+                           **{name: replies[name][i] for name in sides}} for i, it in enumerate(items)]}
 
 
 def score(items, replies: list[dict], worker: Worker, build_s: float | None) -> dict:
@@ -246,9 +258,10 @@ def score(items, replies: list[dict], worker: Worker, build_s: float | None) -> 
     ms = [r["ms"] for r in replies]
     out["p50_ms"], out["p95_ms"] = percentile(ms, 50), percentile(ms, 95)
     for mode, key in (("own", "answer"), ("off", "top")):
-        results = [QuestionResult(it.qid, it.question, it.answers, r[key], r["top"], 0.0,
-                                  exact_match(r[key], it.answers), f1_score(r[key], it.answers),
-                                  f1_score(r["top"], it.answers)) for it, r in zip(items, replies)]  # fmt: skip
+        results = [QuestionResult(qid=it.qid, question=it.question, references=it.answers, prediction=r[key],
+                                  top_span=r["top"], score=0.0, em=exact_match(r[key], it.answers),
+                                  f1=f1_score(r[key], it.answers), raw_f1=f1_score(r["top"], it.answers))
+                   for it, r in zip(items, replies)]  # fmt: skip
         s = summarize(results)
         out[mode] = {"em": s.has_ans_em, "f1": s.has_ans_f1, "no_ans": s.no_ans_acc, "abstained": s.abstain_rate}
     return out
