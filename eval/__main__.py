@@ -1,14 +1,24 @@
-"""Command line: ``python -m eval`` (see --help). The only place in eval/ that parses arguments."""
+"""Command line: ``python -m eval`` (see --help). The only place in eval/ that parses arguments.
+
+As the other entry points do, it builds the one ``Config`` (defaults, ``QA_*`` environment,
+flags), sets the environment before any model loads, and cleans every question once
+(``qa.question``) as it comes in from the file.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
 from eval.datasets import GOLD_ARTICLE
-from qa.config import REPO_ROOT
+from qa.config import OFFLINE_ENVIRONMENT, REPO_ROOT, Config, add_config_arguments, config_from
+
+# Eval indexes the file it is given and has its own repeatable --reader.
+NOT_FLAGS = ("index_dir", "reader_model")
 
 EXAMPLES = """\
 examples:
@@ -48,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--reader", action="append", default=[], metavar="PATH",
                    help="reader model folder or hub name; repeat to compare readers")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_config_arguments(p, skip=NOT_FLAGS)
     return p
 
 
@@ -64,6 +75,7 @@ def _calibrate_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-save", action="store_true", help="fit and report without writing calibration.json")
     p.add_argument("--json", type=Path, metavar="FILE", help="write the calibration and held-out summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_config_arguments(p, skip=NOT_FLAGS)
     return p
 
 
@@ -82,17 +94,32 @@ def _write_json(path: Path, obj) -> None:
     path.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
 
 
-def evaluate(args: argparse.Namespace) -> None:
-    from eval.datasets import load_squad
+def _dataset(path: Path, limit: int | None, config: Config):
+    """The questions of a SQuAD-format file, each cleaned as the CLI and the chat clean theirs."""
+    from eval.datasets import DatasetError, load_squad
+    from qa.errors import QuestionError
+    from qa.question import normalize_question
+
+    dataset = load_squad(path, limit=limit)
+    items = []
+    for item in dataset.items:
+        try:
+            question = normalize_question(item.question, config.max_question_chars)
+        except QuestionError as error:
+            raise DatasetError(f"{path}, question {item.qid}: {error}") from None
+        items.append(dataclasses.replace(item, question=question))
+    return dataclasses.replace(dataset, items=tuple(items))
+
+
+def evaluate(args: argparse.Namespace, config: Config) -> None:
     from eval.report import headline_table, write_report
     from eval.run import config_variants, run_configs
-    from qa.config import Config
     from qa.reader import hide_loading_bars
 
     path = args.squad if args.squad is not None else args.gold
-    dataset = load_squad(path, limit=args.limit)
+    dataset = _dataset(path, args.limit, config)
     hide_loading_bars()
-    variants = config_variants(Config(), args.compare, args.reader)
+    variants = config_variants(config, args.compare, args.reader)
     runs = run_configs(dataset, variants, reader_only=args.reader_only, progress=not args.no_progress)
     print(headline_table(runs))
     if args.json is not None:
@@ -103,17 +130,13 @@ def evaluate(args: argparse.Namespace) -> None:
         print(f"report: {write_report(runs, out, title=f'Evaluation: {path.name}')}")
 
 
-def calibrate_cmd(args: argparse.Namespace) -> None:
-    import dataclasses
-
+def calibrate_cmd(args: argparse.Namespace, config: Config) -> None:
     from eval.calibrate import SPLIT_RULE, calibrate
-    from eval.datasets import load_squad
     from eval.report import headline_table
-    from qa.config import Config
     from qa.reader import hide_loading_bars
 
-    config = Config() if args.reader is None else dataclasses.replace(Config(), reader_model=args.reader)
-    dataset = load_squad(args.squad, limit=args.limit)
+    config = config if args.reader is None else dataclasses.replace(config, reader_model=args.reader)
+    dataset = _dataset(args.squad, args.limit, config)
     hide_loading_bars()
     result = calibrate(dataset, config, save=not args.no_save,
                        progress=not args.no_progress)  # fmt: skip
@@ -142,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit is not None and args.limit <= 0:
         print("error: --limit must be a positive number of questions.", file=sys.stderr)
         return 2
+    for name, value in OFFLINE_ENVIRONMENT.items():  # before any model loads: no hub, no forked tokenizer threads
+        os.environ.setdefault(name, value)
     try:
-        command(args)
+        command(args, config_from(args, os.environ))
     except _user_errors() as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -6,36 +6,37 @@
     python -m qa chat
 
 Without --index the default index of the bundled article is used (built on first use).
+Every question is cleaned and checked here, once, before any model loads (``qa.question``).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
-from qa.config import Config
+from qa.config import OFFLINE_ENVIRONMENT, Config, add_config_arguments, config_from
 from qa.errors import QuestionError
+from qa.question import normalize_question
 
 
-def _config(args) -> Config:
-    config = Config()
-    if getattr(args, "index", None):
-        config = dataclasses.replace(config, index_dir=Path(args.index))
-    if getattr(args, "reader", None):
-        config = dataclasses.replace(config, reader_model=args.reader)
-    return config
-
-
-def _pipeline(args):
+def _pipeline(config: Config):
     from qa.pipeline import Pipeline
     from qa.reader import hide_loading_bars
 
     hide_loading_bars()
     print("Loading the index and models…", file=sys.stderr, flush=True)
-    return Pipeline.from_config(_config(args))
+    return Pipeline.from_config(config)
+
+
+def _clean(raw: str, config: Config) -> str | QuestionError:
+    """The question as the pipeline takes it, or the error to show instead of an answer."""
+    try:
+        return normalize_question(raw, config.max_question_chars)
+    except QuestionError as error:
+        return error
 
 
 def _questions(args) -> list[str]:
@@ -56,7 +57,7 @@ def _questions(args) -> list[str]:
 
 def format_answer(answer) -> str:
     """The plain, human-readable form of an Answer."""
-    lines = [f"Q: {answer.question}"]
+    lines = [f"Q: {answer.question}"]  # as understood: a follow-up in a chat is shown resolved
     if answer.read_as:
         lines.append(f"   (read as: {answer.read_as})")
     if answer.abstained:
@@ -75,20 +76,19 @@ def format_answer(answer) -> str:
     return "\n".join(lines)
 
 
-def cmd_ask(args) -> int:
-    questions = _questions(args)
-    pipe = _pipeline(args)
-    failed = 0
-    for question in questions:
-        try:
-            answer = pipe.ask(question)
-        except QuestionError as exc:
-            failed += 1
+def cmd_ask(args, config: Config) -> int:
+    asked = _questions(args)
+    cleaned = [_clean(raw, config) for raw in asked]
+    failed = sum(isinstance(q, QuestionError) for q in cleaned)
+    pipe = _pipeline(config) if failed < len(cleaned) else None  # all of them bad: load nothing
+    for raw, question in zip(asked, cleaned):
+        if isinstance(question, QuestionError):
             if args.json:
-                print(json.dumps({"question": question[:200], "error": str(exc)}, ensure_ascii=False), flush=True)
+                print(json.dumps({"question": raw[:200], "error": str(question)}, ensure_ascii=False), flush=True)
             else:
-                print(f"error: {exc}", file=sys.stderr, flush=True)
+                print(f"error: {question}", file=sys.stderr, flush=True)
             continue
+        answer = pipe.ask(question)
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
@@ -96,12 +96,11 @@ def cmd_ask(args) -> int:
     return 1 if failed else 0
 
 
-def cmd_ingest(args) -> int:
+def cmd_ingest(args, config: Config) -> int:
     from corpus.loading import LoadError, load_path
     from index.embedder import Embedder
     from index.store import IndexMissingError, IndexStore, StoreError
 
-    config = _config(args)
     docs = []
     for path in args.paths:
         try:
@@ -111,44 +110,43 @@ def cmd_ingest(args) -> int:
             return 2
     embedder = Embedder(config.embed_model)
     try:
-        store = None if args.rebuild else IndexStore.open(config.index_dir, embedder=embedder)
+        store = None if args.rebuild else IndexStore.open(config.index_path, embedder=embedder)
     except IndexMissingError:
         store = None
     except StoreError as exc:
         print(f"error: {exc} (or pass --rebuild to start a new index there)", file=sys.stderr)
         return 2
     if store is None:
-        store = IndexStore.create(config.index_dir, embedder, config.chunk_words, config.chunk_overlap_sentences)
+        store = IndexStore.create(config.index_path, embedder, config.chunk_words, config.chunk_overlap_sentences)
     report = store.add_documents(docs, progress=True)
-    print(f"{config.index_dir}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+    print(f"{config.index_path}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
           f"{report.chunks_embedded} chunks embedded")
     return 0
 
 
-def cmd_chat(args) -> int:
-    from qa.followup import resolve_followup
+def cmd_chat(args, config: Config) -> int:
+    from qa.followup import Conversation, reply
 
-    pipe = _pipeline(args)
-    history: list[tuple[str, str | None]] = []
+    pipe = _pipeline(config)
+    conversation = Conversation()
     print("Ask about the documents (empty line or Ctrl-D to quit).")
     while True:
         try:
-            question = input("> ").strip()
+            line = input("> ")
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
-        if not question:
+        if not line.strip():
             return 0
-        follow = resolve_followup(question, history)
-        try:
-            answer = pipe.ask(follow.understood, retrieval_query=follow.retrieval_query)
-        except QuestionError as exc:
-            print(f"error: {exc}")
+        question = _clean(line, config)
+        if isinstance(question, QuestionError):
+            print(f"error: {question}")
             continue
-        if follow.understood != question:
-            print(f"(understood as: {follow.understood})")
-        print(format_answer(answer) + "\n")
-        history.append((follow.understood, answer.text))
+        turn = reply(pipe, question, conversation)
+        if turn.answer.question != question:
+            print(f"(understood as: {turn.answer.question})")
+        print(format_answer(turn.answer) + "\n")
+        conversation = turn.conversation
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,8 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      epilog="Run 'python -m qa COMMAND --help' for a command's options.")
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--index", metavar="DIR", help="index folder (default: the bundled article's index)")
-    common.add_argument("--reader", metavar="MODEL", help="reader model name or path (default: the shipped reader)")
+    add_config_arguments(common)
 
     ask = sub.add_parser("ask", parents=[common], help="answer questions (models loaded once)")
     ask.add_argument("questions", nargs="*", metavar="QUESTION", help="a question; quote each one")
@@ -176,9 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for name, value in OFFLINE_ENVIRONMENT.items():  # before any model loads: no hub, no forked tokenizer threads
+        os.environ.setdefault(name, value)
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        return args.func(args, config_from(args, os.environ))
     except Exception as exc:  # one clear line for errors users can meet; tracebacks only for bugs
         from index.store import StoreError
         from qa.errors import SettingError

@@ -1,6 +1,9 @@
-"""What the pipeline returns: spans in document coordinates, citations, passages, the answer.
+"""What the pipeline returns: the answer, its citations, the passages read and the ranked candidates.
 
-All offsets are half-open ``[start, end)`` into ``Document.text``.
+All offsets are half-open ``[start, end)`` into ``Document.text``. The span types, from the
+model outwards: ``qa.spans.TokenSpan`` (token indices in one model window) ->
+``qa.reader.PassageSpan`` (characters of one passage handed to the reader) -> ``Candidate``
+here (characters of a document, ranked by score) -> ``Citation`` (a candidate given as proof).
 """
 
 from __future__ import annotations
@@ -9,8 +12,8 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
-class Span:
-    """A candidate answer found by the reader, already mapped to document offsets."""
+class Candidate:
+    """A possible answer: a reader span mapped to document offsets, ranked among the others by ``score``."""
 
     doc_id: str
     start: int
@@ -57,18 +60,23 @@ class Timings:
 class Answer:
     """``text is None`` means the documents do not contain the answer (the system abstained)."""
 
-    question: str
+    question: str  # as understood: a follow-up resolved against its conversation (qa.followup)
     text: str | None
     score: float
     citations: tuple[Citation, ...]
     passages: tuple[Passage, ...]
-    candidates: tuple[Span, ...] = ()  # ranked reader spans, kept even when abstaining
+    candidates: tuple[Candidate, ...] = ()  # best first, kept even when abstaining
     timings: Timings | None = None
-    read_as: str = ""  # the question as the reader got it, when acronyms were spelled out (else "")
+    read_as: str = ""  # the question with acronyms spelled out, when that changed it (else "")
 
     @property
     def abstained(self) -> bool:
         return self.text is None
+
+    @property
+    def question_as_read(self) -> str:
+        """The question exactly as it was retrieved and read."""
+        return self.read_as if self.read_as else self.question
 
     def to_json(self) -> dict:
         """The CLI/API contract: {question, answer, score, citations[{doc_id, title, start, end, sentence}]}."""

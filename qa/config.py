@@ -1,43 +1,121 @@
-"""The one settings object, read by the entry points (CLI, UI, eval); components take explicit arguments.
+"""The one settings object. Entry points build it; components take explicit arguments and never read the environment.
 
-Environment overrides: ``QA_INDEX_DIR`` (where the default index lives),
-``QA_READER`` (a model name or path instead of the shipped reader) and
-``QA_READER_PRECISION`` (``int8`` for the faster, slightly less accurate reader).
+An entry point (``python -m qa``, ``python -m ui``, ``python -m eval``) starts from the
+defaults below, applies the ``QA_*`` environment variables, then the command-line flags,
+and hands the result on:
+
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)                       # --reader, --top-k, ... with their defaults in --help
+    config = config_from(parser.parse_args(), os.environ)
+
+Environment: ``QA_INDEX_DIR`` (where the bundled article's index is built on first use),
+``QA_READER`` (a model name or path instead of the shipped reader) and ``QA_READER_PRECISION``
+(``bf16``, ``fp32`` or ``int8``).
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+import argparse
+import dataclasses
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_READER = REPO_ROOT / "qa" / "models" / "minilm-squad"
 DEFAULT_CORPUS = REPO_ROOT / "corpus" / "data"
 DEFAULT_INDEX = REPO_ROOT / ".cache" / "index" / "default"
+# The reader's weights (qa.reader). bf16: weights and activations in bfloat16 (casting once at load beats
+# autocast casting every call). fp32: the reference. int8: Linear layers quantized per output channel at
+# load time (torch dynamic quantization), the rest fp32. bench/reader_speed.py compares speed and scores.
+PRECISIONS = ("bf16", "fp32", "int8")
+RETRIEVAL_MODES = ("dense", "bm25", "hybrid")  # what index.store's search takes (a test keeps the two equal)
+# What entry points put in the environment before any model loads: never contact a model hub,
+# and keep the tokenizers' thread pool out of forked workers.
+OFFLINE_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+# variable -> (Config field, type)
+ENVIRONMENT = {"QA_INDEX_DIR": ("default_index", Path), "QA_READER": ("reader_model", str),
+               "QA_READER_PRECISION": ("reader_precision", str)}
+
+SETTINGS_NOTE = ("Defaults come from qa/config.py. In the environment, QA_READER, QA_READER_PRECISION and "
+                 "QA_INDEX_DIR (where the bundled article's index is built) override them; flags override both.")
 
 
-def default_index_dir() -> Path:
-    """The index of the default corpus: built on first use wherever it is (``QA_INDEX_DIR`` moves it)."""
-    return Path(os.environ.get("QA_INDEX_DIR", DEFAULT_INDEX))
+def _flag(default, flag: str, help: str, metavar: str | None = None, type=None, choices=None, shown=None):
+    """A setting a user may change: ``add_config_arguments`` turns it into ``flag``."""
+    meta = {"flag": flag, "help": help, "metavar": metavar, "type": type, "choices": choices, "shown": shown}
+    return field(default=default, metadata=meta)
+
+
+def _optional_float(text: str) -> float | None:
+    return None if text.lower() == "none" else float(text)
 
 
 @dataclass(frozen=True)
 class Config:
-    index_dir: Path = default_index_dir()
+    # -- what is read: the index and the models
+    index_dir: Path | None = _flag(None, "--index", "an index folder made by 'python -m qa ingest' (default: "
+                                   "the bundled article's index, built on first use)", "DIR", Path)  # fmt: skip
+    default_index: Path = DEFAULT_INDEX  # where the bundled article's index is built on first use
     corpus_paths: tuple[Path, ...] = (DEFAULT_CORPUS,)  # what the default index is built from
     embed_model: str = "bundled:all-MiniLM-L6-v2"
-    reader_model: str = os.environ.get("QA_READER", str(SHIPPED_READER))
-    # chunking
+    reader_model: str = _flag(str(SHIPPED_READER), "--reader", "reader model folder or hub name", "MODEL",
+                              shown="qa/models/minilm-squad")  # fmt: skip
+    reader_precision: str = _flag("bf16", "--precision", "reader weights: bf16, fp32 or int8 (faster, ~1 F1 less)",
+                                  choices=PRECISIONS)  # fmt: skip
+    # -- chunking (when an index is built)
     chunk_words: int = 120  # a chunk holds whole sentences up to about this many words
     chunk_overlap_sentences: int = 1
-    # retrieval
-    retrieval: str = "hybrid"  # "dense", "bm25" or "hybrid" (reciprocal rank fusion)
-    top_k: int = 5
-    rrf_k: int = 60
-    # reading
-    window_sentences: int = 1  # neighbouring sentences added on each side of a hit before reading (chosen on the tune set)
-    max_answer_tokens: int = 30
-    reader_precision: str = os.environ.get("QA_READER_PRECISION", "bf16")  # "bf16", "fp32" or "int8" (qa.reader)
-    max_question_chars: int = 1000
-    abstain_threshold: float | None = None  # None: use the reader's calibrated threshold
+    # -- retrieval
+    retrieval: str = _flag("hybrid", "--retrieval", "dense (FAISS), bm25, or hybrid (both, fused by RRF)",
+                           choices=RETRIEVAL_MODES)  # fmt: skip
+    top_k: int = _flag(5, "--top-k", "chunks retrieved per question", "N", int)
+    rrf_k: int = 60  # reciprocal rank fusion's constant
+    # -- reading
+    window_sentences: int = _flag(1, "--window-sentences", "whole sentences added on each side of a retrieved "
+                                  "chunk before reading (chosen on the tune set)", "N", int)  # fmt: skip
+    max_answer_tokens: int = _flag(30, "--max-answer-tokens", "longest answer span, in tokens", "N", int)
+    max_question_tokens: int = 64  # a longer question is cut to this many tokens so a window still fits
+    reader_batch_size: int = 16  # windows per forward pass
+    answer_candidates: int = 5  # ranked reader spans kept per question (Answer.candidates)
+    abstain_threshold: float | None = _flag(None, "--threshold", "answer only at or above this calibrated score, "
+                                            "0-1 (default: the reader's calibrated threshold)", "P",
+                                            _optional_float)  # fmt: skip
+    max_citations: int = 3  # places in the documents cited for one answer
+    # -- questions
+    max_question_chars: int = _flag(1000, "--max-question-chars", "longest question accepted, in characters", "N", int)
+
+    @property
+    def index_path(self) -> Path:
+        """The index that is read: ``index_dir`` when given, else the bundled article's at ``default_index``."""
+        return self.index_dir if self.index_dir is not None else self.default_index
+
+
+def user_settings(skip: Collection[str] = ()) -> list[dataclasses.Field]:
+    """The Config fields a user may set from the command line, in declaration order."""
+    return [f for f in dataclasses.fields(Config) if "flag" in f.metadata and f.name not in skip]
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, skip: Collection[str] = ()) -> None:
+    """Declare a "settings" flag group: one flag per user setting, its default shown in --help.
+
+    Flags default to None, so ``config_from`` can tell a flag that was given from one that was not.
+    """
+    group = parser.add_argument_group("settings", SETTINGS_NOTE)
+    for f in user_settings(skip):
+        meta = f.metadata
+        shown = meta["shown"] if meta["shown"] is not None else f.default
+        default = "" if f.default is None else f" (default: {shown})"
+        group.add_argument(meta["flag"], dest=f.name, default=None, type=meta["type"], choices=meta["choices"],
+                           metavar=meta["metavar"], help=meta["help"] + default)  # fmt: skip
+
+
+def config_from(args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None,
+                base: Config | None = None) -> Config:
+    """``base`` (default: ``Config()``), then the ``QA_*`` variables of ``environ``, then the flags in ``args``."""
+    config = base if base is not None else Config()
+    env = environ if environ is not None else {}
+    from_env = {name: kind(env[var]) for var, (name, kind) in ENVIRONMENT.items() if env.get(var)}
+    given = vars(args) if args is not None else {}
+    from_flags = {f.name: given[f.name] for f in user_settings() if given.get(f.name) is not None}
+    return dataclasses.replace(config, **{**from_env, **from_flags})

@@ -10,18 +10,29 @@ passages that lowered the reader's scores. Only a follow-up we cannot rewrite ("
 recognize it?") gets the previous question and answer added to its retrieval query, so the same
 part of the documents is found again. Stand-alone questions pass through unchanged.
 
-    >>> history = [("Who is the spokesperson for the US National Security Council?", "John Kirby")]
+    >>> history = [Turn("Who is the spokesperson for the US National Security Council?", "John Kirby")]
     >>> resolve_followup("What did he describe as destabilizing?", history).understood
     'What did John Kirby describe as destabilizing?'
 
-Pure: no models, no I/O.
+The loop around it is here too, so that the terminal chat and the web chat run the same one:
+``reply(pipeline, question, conversation)`` asks the pipeline within the conversation
+(``Pipeline.ask`` resolves the follow-up) and returns the answer with the turn recorded.
+
+    >>> first = reply(pipeline, "Who is the NSC spokesperson?", Conversation())
+    >>> reply(pipeline, "Who is he?", first.conversation).answer.question
+    'Who is John Kirby?'
+
+Pure apart from ``reply``, which calls the pipeline it is given: no models, no I/O.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from qa.answer import Answer
 
 WH_WORDS = ("what", "who", "whom", "whose", "when", "where", "why", "how", "which")
 # Subject-case pronouns are safe to replace by a name: the sentence stays grammatical.
@@ -42,37 +53,76 @@ _WORD = re.compile(r"[A-Za-z']+")
 
 
 @dataclass(frozen=True)
+class Turn:
+    """One question and answer of a conversation."""
+
+    question: str  # as the pipeline read it, so that a chain of follow-ups keeps its referent
+    answer: str | None  # None when the documents did not say
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """The turns so far, oldest first. Immutable: each turn gives a new Conversation (fit for ``gr.State``)."""
+
+    turns: tuple[Turn, ...] = ()
+
+    def then(self, answer: Answer) -> Conversation:
+        """This conversation with ``answer``'s turn recorded."""
+        return Conversation(self.turns + (Turn(answer.question_as_read, answer.text),))
+
+
+@dataclass(frozen=True)
 class Followup:
     """What the pipeline should be asked.
 
     ``understood`` is the question for the reader (and for display when it differs from what the
-    user typed); ``retrieval_query`` is the text used to retrieve passages.
+    user typed); ``context`` is the previous turn's words, added to the retrieval query (only) when
+    the question still points back at it, else "".
     """
 
     understood: str
-    retrieval_query: str
+    context: str = ""
+
+    @property
+    def retrieval_query(self) -> str:
+        return f"{self.understood} {self.context}" if self.context else self.understood
 
 
-def resolve_followup(question: str, history: Sequence[tuple[str, str | None]]) -> Followup:
-    """Resolve ``question`` against the last ``(question, answer or None)`` turn of ``history``.
+@dataclass(frozen=True)
+class Reply:
+    answer: Answer
+    conversation: Conversation  # with this turn recorded
+
+
+def reply(pipeline, question: str, conversation: Conversation) -> Reply:
+    """One turn of a chat: ``pipeline.ask`` within ``conversation``, then the turn recorded.
 
     Args:
-        question: what the user typed.
-        history: earlier turns, oldest first; store the question *as understood* so that a chain
-            of follow-ups keeps its referent.
-    Returns:
-        ``Followup(question, question)`` for a stand-alone question or an empty history.
+        pipeline: a ``qa.pipeline.Pipeline`` (anything with its ``ask(question, conversation)``).
+        question: what the user typed, cleaned by ``qa.question.normalize_question``.
+        conversation: the turns so far; it is not changed.
     """
-    question = question.strip()
+    answer = pipeline.ask(question, conversation)
+    return Reply(answer, conversation.then(answer))
+
+
+def resolve_followup(question: str, history: Sequence[Turn]) -> Followup:
+    """Resolve ``question`` against the last turn of ``history``.
+
+    Args:
+        question: what the user typed (already cleaned).
+        history: earlier turns, oldest first.
+    Returns:
+        ``Followup(question)`` for a stand-alone question or an empty history.
+    """
     if not history or not is_followup(question):
-        return Followup(understood=question, retrieval_query=question)
-    prev_question, prev_answer = history[-1]
+        return Followup(question)
+    prev = history[-1]
     bare = _drop_opener(question)
-    rewritten = _substitute_pronoun(bare, prev_answer) or _complete_ellipsis(question, prev_question) or bare
+    rewritten = _substitute_pronoun(bare, prev.answer) or _complete_ellipsis(question, prev.question) or bare
     if not is_followup(rewritten):  # stand-alone now: retrieve on it alone
-        return Followup(understood=rewritten, retrieval_query=rewritten)
-    context = " ".join(part for part in (prev_question, prev_answer) if part)
-    return Followup(understood=rewritten, retrieval_query=f"{rewritten} {context}".strip())
+        return Followup(rewritten)
+    return Followup(rewritten, " ".join(part for part in (prev.question, prev.answer) if part))
 
 
 def is_followup(question: str) -> bool:

@@ -1,12 +1,14 @@
-"""Retrieve -> widen to reading windows -> read -> merge -> cite: one question in, one Answer out.
+"""Spell out -> retrieve -> widen to reading windows -> read -> rank -> cite: one question in, one Answer out.
 
-Acronyms the documents never use are first spelled out from their own names
-(``index.acronyms``), for retrieving and for reading alike. Hits are widened to
-whole neighbouring sentences of their document and
-overlapping windows are merged, so an answer that straddles a chunk boundary is
-read in one piece. Each window is read as its own passage and every span is
-mapped back to document offsets, so citations are exact slices of the source
-(``doc.text[c.start:c.end]``), checked before they are returned.
+``Pipeline.ask`` is the one path every front end and the evaluation take. The question comes
+in already cleaned (``qa.question.normalize_question``, called by the entry point). Within a
+conversation a follow-up is first resolved (``qa.followup``). Acronyms the documents never use
+are then spelled out from their own names (``index.acronyms``), once, for retrieving and
+reading alike. Hits are widened to whole neighbouring sentences of their document and
+overlapping windows are merged, so an answer that straddles a chunk boundary is read in one
+piece. Each window is read as its own passage and every span is mapped back to document
+offsets, so citations are exact slices of the source (``doc.text[c.start:c.end]``), checked
+before they are returned.
 
     >>> pipe = Pipeline.from_config()            # default article, built on first use
     >>> pipe.ask("Who speaks for the National Security Council?").text
@@ -16,20 +18,21 @@ mapped back to document offsets, so citations are exact slices of the source
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
 
 from corpus.document import Document
 from index.hit import Hit
-from qa.answer import Answer, Citation, Passage, Span, Timings
-from qa.config import Config, default_index_dir
-from qa.errors import check_question
+from qa.answer import Answer, Candidate, Citation, Passage, Timings
+from qa.config import Config
+from qa.followup import Conversation, Followup, resolve_followup
 
 
 @dataclass(frozen=True)
-class Window:
-    """A stretch of whole sentences of one document, read as one passage."""
+class SentenceWindow:
+    """A stretch of whole sentences of one document, read as one passage (``qa.windows`` cuts it into tokens)."""
 
     doc_id: str
     start: int
@@ -51,9 +54,9 @@ def sentence_range(sentences: list[tuple[int, int]], start: int, end: int) -> tu
     return first, last
 
 
-def widen_and_merge(hits: list[Hit], sentences_of, width: int) -> list[Window]:
+def widen_and_merge(hits: list[Hit], sentences_of, width: int) -> list[SentenceWindow]:
     """Widen each hit by ``width`` sentences per side; merge windows of a document that overlap or touch."""
-    by_doc: dict[str, list[Window]] = {}
+    by_doc: dict[str, list[SentenceWindow]] = {}
     for hit in hits:
         sents = sentences_of(hit.chunk.doc_id)
         if not sents:
@@ -61,10 +64,10 @@ def widen_and_merge(hits: list[Hit], sentences_of, width: int) -> list[Window]:
         first, last = sentence_range(sents, hit.chunk.start, hit.chunk.end)
         first, last = max(0, first - width), min(len(sents) - 1, last + width)
         by_doc.setdefault(hit.chunk.doc_id, []).append(
-            Window(hit.chunk.doc_id, sents[first][0], sents[last][1], first, last, hit.rank, hit.score,
+            SentenceWindow(hit.chunk.doc_id, sents[first][0], sents[last][1], first, last, hit.rank, hit.score,
                    dict(hit.source_ranks))
         )
-    merged: list[Window] = []
+    merged: list[SentenceWindow] = []
     for doc_id, wins in by_doc.items():
         sents = sentences_of(doc_id)
         wins.sort(key=lambda w: w.first)
@@ -73,7 +76,7 @@ def widen_and_merge(hits: list[Hit], sentences_of, width: int) -> list[Window]:
             if w.first <= cur.last + 1:
                 best = cur if cur.rank <= w.rank else w
                 last = max(cur.last, w.last)
-                cur = Window(doc_id, cur.start, sents[last][1], cur.first, last, best.rank, best.score,
+                cur = SentenceWindow(doc_id, cur.start, sents[last][1], cur.first, last, best.rank, best.score,
                              best.source_ranks)
             else:
                 merged.append(cur)
@@ -93,15 +96,17 @@ class Pipeline:
 
     @classmethod
     def from_config(cls, config: Config | None = None, progress: bool = True) -> Pipeline:
-        """Open the configured index (building the default one on first use) and load both models."""
+        """Open the configured index (building the bundled article's on first use) and load both models."""
         from index.embedder import Embedder
         from index.store import IndexStore, ensure_default_index
         from qa.reader import Reader
 
         config = config if config is not None else Config()
         embedder = Embedder(config.embed_model)
-        if config.index_dir.resolve() == default_index_dir().resolve():
-            store = ensure_default_index(config.index_dir, list(config.corpus_paths), embedder, progress=progress)
+        if config.index_dir is None:
+            store = ensure_default_index(config.default_index, list(config.corpus_paths), embedder, progress=progress,
+                                         chunk_words=config.chunk_words,
+                                         overlap_sentences=config.chunk_overlap_sentences)  # fmt: skip
         else:
             store = IndexStore.open(config.index_dir, embedder=embedder)
         reader = Reader.from_config(config).load()
@@ -117,65 +122,78 @@ class Pipeline:
         with self._lock:
             return self.store.add_documents(docs, progress=progress)
 
-    def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
-        with self._lock:
-            query = self.store.spell_out_acronyms(question)
-            return self.store.search(query, k=k if k is not None else self.config.top_k, mode=self.config.retrieval)
+    def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
+        """Answer one question, or abstain below the threshold.
 
-    def ask(self, question: str, retrieval_query: str | None = None) -> Answer:
-        """Answer one question; ``retrieval_query`` (e.g. with a follow-up's context) replaces it for retrieval."""
-        question = check_question(question, self.config.max_question_chars)
-        query = check_question(retrieval_query, 4 * self.config.max_question_chars) if retrieval_query else question
+        Args:
+            question: cleaned by ``qa.question.normalize_question`` at the entry point; not checked again.
+            conversation: the chat so far, to resolve a follow-up against (``qa.followup.reply`` passes it).
+        Returns:
+            The Answer, with the question as understood and as read, the passages read and the timings.
+        """
+        followup = resolve_followup(question, conversation.turns) if conversation is not None else Followup(question)
         with self._lock:
             t0 = time.perf_counter()
-            hits = self.retrieve(query)
-            retrieve_ms = (time.perf_counter() - t0) * 1000
-            return self.answer_from_hits(question, hits, retrieve_ms=retrieve_ms)
+            read_as = self.store.spell_out_acronyms(followup.understood)  # "NSC" -> "National Security Council"
+            hits = self.retrieve(dataclasses.replace(followup, understood=read_as).retrieval_query)
+            t1 = time.perf_counter()
+            passages = self._passages(hits)
+            found = self.reader.read(read_as, [p.text for p in passages], top_k=self.config.answer_candidates)
+            t2 = time.perf_counter()
+            candidates = rank_candidates(
+                Candidate(passages[s.passage].doc_id, passages[s.passage].start + s.start,
+                          passages[s.passage].start + s.end, s.text, s.score)
+                for s in found
+            )  # fmt: skip
+            timings = Timings((t1 - t0) * 1000, (t2 - t1) * 1000, (t2 - t0) * 1000)
+            return self._answer(followup.understood, read_as, passages, candidates, timings)
 
-    def answer_from_hits(self, question: str, hits: list[Hit], retrieve_ms: float = 0.0) -> Answer:
-        """Read the windows around ``hits`` and build the Answer (abstaining below the threshold)."""
-        question = check_question(question, self.config.max_question_chars)
+    def retrieve(self, query: str, k: int | None = None) -> list[Hit]:
+        """The ``k`` (default ``top_k``) best chunks for a query as read: ``ask``'s retrieval step.
+
+        Public for evaluation, which retrieves deeper than the reader reads to measure recall@k.
+        """
         with self._lock:
-            t0 = time.perf_counter()
-            windows = widen_and_merge(hits, self.store.sentences, self.config.window_sentences)
-            docs = {w.doc_id: self.store.document(w.doc_id) for w in windows}
-            passages = tuple(
-                Passage(w.doc_id, docs[w.doc_id].title, w.start, w.end, docs[w.doc_id].text[w.start : w.end],
-                        w.rank, w.score, w.source_ranks)
-                for w in windows
-            )
-            read_as = self.store.spell_out_acronyms(question)  # "NSC" -> "National Security Council"
-            found = self.reader.read(read_as, [p.text for p in passages], top_k=5) if passages else []
-            read_ms = (time.perf_counter() - t0) * 1000
-        spans = merge_spans(
-            Span(passages[s.passage].doc_id, passages[s.passage].start + s.start, passages[s.passage].start + s.end,
-                 s.text, s.score)
-            for s in found
-        )
-        timings = Timings(retrieve_ms, read_ms, retrieve_ms + read_ms)
+            k = k if k is not None else self.config.top_k
+            return self.store.search(query, k=k, mode=self.config.retrieval, rrf_k=self.config.rrf_k)
+
+    def _passages(self, hits: list[Hit]) -> tuple[Passage, ...]:
+        """The hits widened to whole sentences and merged, as the passages the reader reads, best rank first."""
+        windows = widen_and_merge(hits, self.store.sentences, self.config.window_sentences)
+        docs = {w.doc_id: self.store.document(w.doc_id) for w in windows}
+        return tuple(
+            Passage(w.doc_id, docs[w.doc_id].title, w.start, w.end, docs[w.doc_id].text[w.start : w.end],
+                    w.rank, w.score, w.source_ranks)
+            for w in windows
+        )  # fmt: skip
+
+    def _answer(self, question: str, read_as: str, passages: tuple[Passage, ...], candidates: list[Candidate],
+                timings: Timings) -> Answer:  # fmt: skip
+        """The best candidate with its citations, or an abstention when it scores below the threshold."""
         rewritten = read_as if read_as != question else ""
-        if not spans or spans[0].score < self.threshold:
-            score = spans[0].score if spans else 0.0
-            return Answer(question, None, score, (), passages, tuple(spans), timings, rewritten)
-        best = spans[0]
-        same = [s for s in spans if s.text.lower() == best.text.lower() and s.score >= self.threshold][:3]
-        citations = tuple(self._cite(s, docs[s.doc_id]) for s in same)
-        return Answer(question, best.text, best.score, citations, passages, tuple(spans), timings, rewritten)
+        if not candidates or candidates[0].score < self.threshold:
+            score = candidates[0].score if candidates else 0.0
+            return Answer(question, None, score, (), passages, tuple(candidates), timings, rewritten)
+        best = candidates[0]
+        same = [c for c in candidates if c.text.lower() == best.text.lower() and c.score >= self.threshold]
+        citations = tuple(self._cite(c) for c in same[: self.config.max_citations])
+        return Answer(question, best.text, best.score, citations, passages, tuple(candidates), timings, rewritten)
 
-    def _cite(self, span: Span, doc: Document) -> Citation:
-        if doc.text[span.start : span.end] != span.text:  # the promise we make to users: never cite loosely
-            raise AssertionError(f"citation offsets drifted for {doc.doc_id}:{span.start}-{span.end}")
+    def _cite(self, candidate: Candidate) -> Citation:
+        doc = self.store.document(candidate.doc_id)
+        if doc.text[candidate.start : candidate.end] != candidate.text:  # our promise to users: never cite loosely
+            raise AssertionError(f"citation offsets drifted for {doc.doc_id}:{candidate.start}-{candidate.end}")
         sents = self.store.sentences(doc.doc_id)
-        first, last = sentence_range(sents, span.start, span.end)
-        s0, s1 = min(sents[first][0], span.start), max(sents[last][1], span.end)
-        return Citation(doc.doc_id, doc.title, span.start, span.end, s0, s1, doc.text[s0:s1])
+        first, last = sentence_range(sents, candidate.start, candidate.end)
+        s0, s1 = min(sents[first][0], candidate.start), max(sents[last][1], candidate.end)
+        return Citation(doc.doc_id, doc.title, candidate.start, candidate.end, s0, s1, doc.text[s0:s1])
 
 
-def merge_spans(spans) -> list[Span]:
-    """One entry per document location (the best score wins), ranked by score (pure)."""
-    best: dict[tuple[str, int, int], Span] = {}
-    for s in spans:
-        key = (s.doc_id, s.start, s.end)
-        if key not in best or best[key].score < s.score:
-            best[key] = s
-    return sorted(best.values(), key=lambda s: (-s.score, s.doc_id, s.start))
+def rank_candidates(candidates) -> list[Candidate]:
+    """One candidate per document location (the best score wins), best first (pure)."""
+    best: dict[tuple[str, int, int], Candidate] = {}
+    for c in candidates:
+        key = (c.doc_id, c.start, c.end)
+        if key not in best or best[key].score < c.score:
+            best[key] = c
+    return sorted(best.values(), key=lambda c: (-c.score, c.doc_id, c.start))

@@ -14,7 +14,6 @@ with a calibrated score that is comparable across windows and passages (see
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,16 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.config import SHIPPED_READER
-from qa.errors import QuestionError, SettingError
+from qa.config import PRECISIONS, SHIPPED_READER
+from qa.errors import SettingError
 from qa.spans import Calibration, calibrated_score, decode_window, load_calibration
 from qa.windows import Window, pad_windows, tokenize_windows, window_settings
-
-
-# bf16: weights and activations in bfloat16 (casting once at load beats autocast casting every call).
-# int8: Linear layers quantized to int8 per output channel at load time (torch dynamic quantization),
-# the rest fp32. fp32: the reference. bench/reader_speed.py compares their speed and scores.
-PRECISIONS = ("bf16", "fp32", "int8")
 
 
 def hide_loading_bars() -> None:
@@ -48,6 +41,8 @@ def hide_loading_bars() -> None:
 
 @dataclass(frozen=True)
 class PassageSpan:
+    """A span of characters in one of the passages handed to ``Reader.read``, with its scores."""
+
     passage: int  # index into the passages given to read()
     start: int  # character offsets into that passage: passages[passage][start:end] == text
     end: int
@@ -74,7 +69,7 @@ class Reader:
     ) -> None:
         if precision not in PRECISIONS:
             raise SettingError(f"reader precision must be one of {', '.join(PRECISIONS)}, not {precision!r} "
-                               "(check QA_READER_PRECISION).")
+                               "(check --precision or QA_READER_PRECISION).")
         self.model_name = str(model)
         # a model folder records the windows it was trained on (qa.windows); explicit values win
         trained_length, trained_stride = window_settings(self.model_name)
@@ -91,22 +86,24 @@ class Reader:
 
     @classmethod
     def from_config(cls, config, calibration: Calibration | None = None) -> Reader:
-        """The reader a ``qa.config.Config`` describes (model, answer length, precision), not loaded yet."""
-        return cls(config.reader_model, max_answer_tokens=config.max_answer_tokens, precision=config.reader_precision,
-                   calibration=calibration)
+        """The reader a ``qa.config.Config`` describes (model, lengths, batch size, precision), not loaded yet."""
+        return cls(config.reader_model, max_answer_tokens=config.max_answer_tokens,
+                   max_question_tokens=config.max_question_tokens, batch_size=config.reader_batch_size,
+                   precision=config.reader_precision, calibration=calibration)  # fmt: skip
 
     @property
     def threshold(self) -> float:
         return self.calibration.threshold
 
     def load(self) -> Reader:
-        """Load the model once (warm-up); reading calls this lazily too."""
+        """Load the model once (warm-up); reading calls this lazily too.
+
+        Offline use is the entry point's business: it sets ``qa.config.OFFLINE_ENVIRONMENT`` first.
+        """
         if self._model is not None:
             return self
         if self.model_name.startswith(("/", ".", "~")) and not Path(self.model_name).expanduser().exists():
-            raise FileNotFoundError(f"No reader model at {self.model_name}: check the path or the QA_READER setting.")
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            raise FileNotFoundError(f"No reader model at {self.model_name}: check the path (--reader or QA_READER).")
         import torch
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
@@ -132,10 +129,10 @@ class Reader:
     def read_many(
         self, items: Sequence[tuple[str, Sequence[str]]], top_k: int = 5, progress: bool = False
     ) -> list[list[PassageSpan]]:
-        """Read many questions at once: windows of all of them share batches (faster for evaluation)."""
-        for question, _ in items:
-            if not (question or "").strip():
-                raise QuestionError("The question is empty: type a question about the documents.")
+        """Read many questions at once: windows of all of them share batches (faster for evaluation).
+
+        Questions come cleaned by ``qa.question.normalize_question`` and are not checked again here.
+        """
         self.load()
         with self._lock:
             windows = self._windows(items)
@@ -150,7 +147,6 @@ class Reader:
 
     def _question(self, question: str) -> str:
         """Cut an overlong question to its first ``max_question_tokens`` tokens so a window fits."""
-        question = question.strip()
         if len(question) < 4 * self.max_question_tokens:
             return question
         enc = self._tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)

@@ -36,6 +36,8 @@ class Calibration:
 
 @dataclass(frozen=True)
 class TokenSpan:
+    """A span of tokens in one model window (``qa.windows.Window``), before it is mapped to characters."""
+
     start: int  # token index, inclusive
     end: int  # token index, inclusive
     logit: float  # start_logit[start] + end_logit[end]

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+from qa.config import OFFLINE_ENVIRONMENT
+
+# The test run is an entry point: it, not the library, sets the environment (no hub access).
+for _name, _value in OFFLINE_ENVIRONMENT.items():
+    os.environ.setdefault(_name, _value)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_PATH = REPO_ROOT / "corpus" / "data" / "serbian-military-buildup-kosovo-border.txt"

@@ -66,10 +66,10 @@ def test_the_pipeline_answers_an_acronym_the_article_never_uses(pipeline):
 
 
 def test_the_chat_says_how_it_read_the_acronym(pipeline):
-    from ui.handlers import Conversation, Handlers, LazyPipeline
+    from ui.handlers import ChatState, Handlers, LazyPipeline
 
-    handlers = Handlers(LazyPipeline(lambda: pipeline))
-    chat, _, _ = list(handlers.respond("Who is the NSC spokesperson?", Conversation(), progress=None))[-1]
+    handlers = Handlers(LazyPipeline(lambda: pipeline), max_question_chars=1000)
+    chat, _, _ = list(handlers.respond("Who is the NSC spokesperson?", ChatState(), progress=None))[-1]
     reply = chat[-1]["content"]
     assert "Question as understood: <em>Who is the National Security Council spokesperson?</em>" in reply
     assert "<strong>John Kirby</strong>" in reply

@@ -8,6 +8,7 @@ import pytest
 from corpus.document import Chunk
 from eval.datasets import DatasetError, load_squad, parse_squad
 from eval.run import ConfigError, config_variants, score_open, score_reader
+from qa.answer import Timings
 from qa.config import Config
 
 V1 = {
@@ -129,9 +130,11 @@ def test_score_open_ranks_the_first_chunk_containing_an_occurrence():
     ]
     cite = SimpleNamespace(doc_id=item.context_id, start=32, end=36)
     top = SimpleNamespace(text="2008", score=0.9)
-    answer = SimpleNamespace(text="2008", score=0.9, citations=(cite,), candidates=(top,))
-    res = score_open(item, text, hits, answer, retrieve_ms=5.0, read_ms=50.0)
+    timings = Timings(retrieve_ms=5.0, read_ms=50.0, total_ms=55.0)
+    answer = SimpleNamespace(text="2008", score=0.9, citations=(cite,), candidates=(top,), timings=timings)
+    res = score_open(item, text, hits, answer)
     assert (res.rank, res.paragraph_rank, res.citation_ok, res.em, res.total_ms) == (3, 2, True, 1.0, 55.0)
-    abstain = SimpleNamespace(text=None, score=0.1, citations=(), candidates=(SimpleNamespace(text="1999", score=0.1),))
-    res = score_open(item, text, hits[:2], abstain, 1.0, 1.0)
+    abstain = SimpleNamespace(text=None, score=0.1, citations=(), candidates=(SimpleNamespace(text="1999", score=0.1),),
+                              timings=Timings(1.0, 1.0, 2.0))  # fmt: skip
+    res = score_open(item, text, hits[:2], abstain)
     assert res.rank is None and res.abstained and res.top_span == "1999" and res.citation_ok is None

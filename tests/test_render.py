@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from qa.answer import Answer, Citation, Passage
@@ -70,10 +71,14 @@ def test_passages_panel_is_collapsible_with_ranks():
 
 
 def test_understood_question_shown_only_when_it_differs():
-    answer = kirby_answer()
-    assert "Question as understood" not in render_answer(answer, understood="Who is he?", asked="Who is he?")
-    out = render_answer(answer, understood="Who is John Kirby?", asked="Who is he?")
+    answer = kirby_answer()  # asked and read as "Who is the NSC spokesperson?"
+    assert "Question as understood" not in render_answer(answer, asked="Who is the NSC spokesperson?")
+    followup = dataclasses.replace(answer, question="Who is John Kirby?")  # a resolved "Who is he?"
+    out = render_answer(followup, asked="Who is he?")
     assert "Question as understood: <em>Who is John Kirby?</em>" in out
+    spelled = dataclasses.replace(answer, read_as="Who is the National Security Council spokesperson?")
+    out = render_answer(spelled, asked="Who is the NSC spokesperson?")
+    assert "Question as understood: <em>Who is the National Security Council spokesperson?</em>" in out
 
 
 def test_abstention_says_so_and_shows_closest_passages():

@@ -17,7 +17,8 @@ import pytest
 
 from corpus.document import Document
 from qa.answer import Answer, Citation, Passage
-from qa.errors import check_question
+from qa.config import Config
+from qa.followup import Turn, resolve_followup
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = REPO_ROOT / "reports" / "ui-screenshot.png"
@@ -38,18 +39,19 @@ class StubStore:
 
 
 class StubPipeline:
-    """Answers "John Kirby" from the untrusted document, and records what it was asked."""
+    """Answers "John Kirby" from the untrusted document, and records what it was asked, in which conversation."""
 
     def __init__(self):
         self.store = StubStore()
-        self.asked: list[tuple[str, str | None]] = []
+        self.asked: list[tuple[str, tuple[Turn, ...] | None]] = []
 
-    def ask(self, question, retrieval_query=None):
-        question = check_question(question, 1000)
-        self.asked.append((question, retrieval_query))
+    def ask(self, question, conversation=None):
+        self.asked.append((question, conversation.turns if conversation is not None else None))
+        understood = resolve_followup(question, conversation.turns).understood if conversation is not None else question
         start = EVIL.index("John Kirby")
         cit = Citation("evil", self.store.docs["evil"].title, start, start + 10, 0, len(EVIL), EVIL)
-        return Answer(question, "John Kirby", 0.91, (cit,), (Passage("evil", cit.title, 0, len(EVIL), EVIL, 1, 0.03),))
+        passages = (Passage("evil", cit.title, 0, len(EVIL), EVIL, 1, 0.03),)
+        return Answer(understood, "John Kirby", 0.91, (cit,), passages)
 
 
 @pytest.fixture()
@@ -58,7 +60,7 @@ def stub_handlers():
 
     calls = []
     stub = StubPipeline()
-    return Handlers(LazyPipeline(lambda: calls.append(1) or stub)), stub, calls
+    return Handlers(LazyPipeline(lambda: calls.append(1) or stub), max_question_chars=1000), stub, calls
 
 
 def run_turn(handlers, message, conv):
@@ -67,59 +69,61 @@ def run_turn(handlers, message, conv):
 
 
 def test_reply_shows_progress_first_then_the_answer(stub_handlers):
-    from ui.handlers import LOADING_NOTE, Conversation
+    from ui.handlers import LOADING_NOTE, ChatState
 
     handlers, _, calls = stub_handlers
-    steps, (chat, conv, box) = run_turn(handlers, KIRBY_Q, Conversation())
+    steps, (chat, state, box) = run_turn(handlers, KIRBY_Q, ChatState())
     assert LOADING_NOTE in steps[0][0][-1]["content"]  # shown before the models load
     assert [m["role"] for m in chat] == ["user", "assistant"]
     assert "<strong>John Kirby</strong>" in chat[-1]["content"] and box == ""
-    assert conv.turns == ((KIRBY_Q, "John Kirby"),) and conv.spans_in("evil")
-    run_turn(handlers, "Near which village was the battle?", conv)
+    assert state.conversation.turns == (Turn(KIRBY_Q, "John Kirby"),) and state.spans_in("evil")
+    run_turn(handlers, "Near which village was the battle?", state)
     assert calls == [1]  # the pipeline is built once, not per question
 
 
-def test_followup_is_resolved_and_shown_as_understood(stub_handlers):
-    from ui.handlers import Conversation
+def test_followup_goes_through_the_conversation_and_is_shown_as_understood(stub_handlers):
+    from ui.handlers import ChatState
 
     handlers, stub, _ = stub_handlers
-    _, (_, conv, _) = run_turn(handlers, KIRBY_Q, Conversation())
-    _, (chat, conv2, _) = run_turn(handlers, "What did he say?", conv)
-    assert stub.asked[-1] == ("What did John Kirby say?", None)  # stand-alone now: retrieves on its own
+    _, (_, state, _) = run_turn(handlers, f"  {KIRBY_Q}\n", ChatState())
+    assert stub.asked[-1] == (KIRBY_Q, ())  # cleaned once here; the first turn has no history
+    _, (chat, state2, _) = run_turn(handlers, "What did he say?", state)
+    assert stub.asked[-1] == ("What did he say?", (Turn(KIRBY_Q, "John Kirby"),))  # resolved by the pipeline
     assert "Question as understood: <em>What did John Kirby say?</em>" in chat[-1]["content"]
-    assert len(conv.messages) == 2 and len(conv2.messages) == 4  # state is returned, never mutated
-    run_turn(handlers, "When did it happen?", conv2)  # cannot be rewritten: the last turn joins retrieval
-    assert stub.asked[-1] == ("When did it happen?", "When did it happen? What did John Kirby say? John Kirby")
+    assert len(state.messages) == 2 and len(state2.messages) == 4  # state is returned, never mutated
+    assert state2.conversation.turns[-1] == Turn("What did John Kirby say?", "John Kirby")
 
 
 def test_bad_question_gets_a_clear_message_without_loading_models(stub_handlers):
-    from ui.handlers import Conversation
+    from ui.handlers import ChatState
 
     handlers, _, calls = stub_handlers
-    _, (chat, conv, _) = run_turn(handlers, "   ", Conversation())
-    assert "The question is empty" in chat[-1]["content"] and calls == [] and conv.turns == ()
-    _, (chat, _, box) = run_turn(handlers, "Kosovo? " * 2500, Conversation())
+    _, (chat, state, _) = run_turn(handlers, "   ", ChatState())
+    assert "The question is empty" in chat[-1]["content"] and calls == [] and state.conversation.turns == ()
+    _, (chat, _, box) = run_turn(handlers, "Kosovo? " * 2500, ChatState())
     assert "the limit is 1,000" in chat[-1]["content"] and len(chat[0]["content"]) < 1000
     assert box.startswith("Kosovo?")  # kept in the box, to be shortened
 
 
-def test_api_errors_are_gradio_errors(stub_handlers):
+def test_api_errors_are_gradio_errors_before_any_model_loads(stub_handlers):
     import gradio as gr
 
-    handlers, _, _ = stub_handlers
-    assert handlers.ask_api(KIRBY_Q)["answer"] == "John Kirby"
+    handlers, stub, calls = stub_handlers
     with pytest.raises(gr.Error, match="too long|characters long"):
         handlers.ask_api("x" * 20_000)
+    assert calls == []
+    assert handlers.ask_api(f"{KIRBY_Q}\u200b")["answer"] == "John Kirby"
+    assert stub.asked[-1] == (KIRBY_Q, None)  # cleaned, and asked outside any conversation
 
 
 def test_document_view_highlights_this_users_citations_and_escapes(stub_handlers):
-    from ui.handlers import Conversation
+    from ui.handlers import ChatState
 
     handlers, _, _ = stub_handlers
-    _, (_, conv, _) = run_turn(handlers, KIRBY_Q, Conversation())
-    html = handlers.show_document("evil", conv)
+    _, (_, state, _) = run_turn(handlers, KIRBY_Q, ChatState())
+    html = handlers.show_document("evil", state)
     assert "<mark>John Kirby</mark>" in html and "<script" not in html and "<img" not in html
-    assert "<mark>" not in handlers.show_document("evil", Conversation())
+    assert "<mark>" not in handlers.show_document("evil", ChatState())
 
 
 def test_upload_checks():
@@ -151,7 +155,7 @@ def free_port() -> int:
 def serve(factory):
     from ui.app import build_app, launch
 
-    app = build_app(factory)
+    app = build_app(Config(), factory)
     url = launch(app, host="127.0.0.1", port=free_port(), block=False)
     return app, url
 
@@ -166,7 +170,6 @@ def real_pipeline(request, tmp_path_factory):
 
         from index.embedder import Embedder
         from index.store import ensure_default_index
-        from qa.config import Config
         from qa.pipeline import Pipeline
         from qa.reader import Reader
 
@@ -241,10 +244,10 @@ def test_api_ask_returns_the_cli_json(real_app, real_pipeline):
 
 
 def test_concurrent_first_questions_load_the_pipeline_once(stub_handlers):
-    from ui.handlers import Conversation
+    from ui.handlers import ChatState
 
     handlers, _, calls = stub_handlers
-    threads = [threading.Thread(target=run_turn, args=(handlers, KIRBY_Q, Conversation())) for _ in range(4)]
+    threads = [threading.Thread(target=run_turn, args=(handlers, KIRBY_Q, ChatState())) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:

@@ -5,18 +5,19 @@
 
 From Python (tests, benchmarks):
 
-    app = build_app(Pipeline.from_config)      # the pipeline is built on the first question
+    app = build_app(Config())                  # the pipeline is built on the first question
     launch(app, port=free_port, block=False)
     Client(url).predict("Who is ...?", api_name="/ask")   # == pipeline.ask(...).to_json()
 
-gradio is imported inside the functions, so ``python -m ui --help`` starts instantly.
+gradio is imported inside the functions, so ``python -m ui --help`` starts instantly. The
+command line and the environment are ``ui/__main__.py``'s business.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 from typing import TYPE_CHECKING, Callable, Sequence
+
+from qa.config import Config
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -46,15 +47,21 @@ CSS = """
 """
 
 
-def build_app(pipeline_factory: Callable[[], "Pipeline"]) -> "gr.Blocks":
-    """The Blocks app; ``pipeline_factory`` is called once, when the first user needs the pipeline."""
+def build_app(config: Config, pipeline_factory: Callable[[], "Pipeline"] | None = None) -> "gr.Blocks":
+    """The Blocks app for ``config``.
+
+    Args:
+        config: the settings; the pipeline is built from them unless a factory is given.
+        pipeline_factory: makes the pipeline (tests pass a stand-in); called once, when the first user needs it.
+    """
     import gradio as gr
 
-    from ui.handlers import UPLOAD_TYPES, Conversation, Handlers, LazyPipeline
+    from ui.handlers import UPLOAD_TYPES, ChatState, Handlers, LazyPipeline
 
-    handlers = Handlers(LazyPipeline(pipeline_factory))
+    factory = pipeline_factory if pipeline_factory is not None else _pipeline_factory(config)
+    handlers = Handlers(LazyPipeline(factory), config.max_question_chars)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
-        conv = gr.State(Conversation())
+        state = gr.State(ChatState())
         gr.Markdown(f"# {TITLE}\nAsk in plain language; every answer cites the passage it comes from.")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
@@ -62,18 +69,18 @@ def build_app(pipeline_factory: Callable[[], "Pipeline"]) -> "gr.Blocks":
             with gr.Tab("Documents", id="documents") as docs_tab:
                 table, refresh, files, add, status, picker, view = _documents_tab(gr, UPLOAD_TYPES)
 
-        chat_io = dict(inputs=[box, conv], outputs=[chatbot, conv, box], api_visibility="private")
+        chat_io = dict(inputs=[box, state], outputs=[chatbot, state, box], api_visibility="private")
         box.submit(handlers.respond, **chat_io)
         ask_button.click(handlers.respond, **chat_io)
-        clear_button.click(handlers.new_conversation, outputs=[chatbot, conv, box], api_visibility="private")
+        clear_button.click(handlers.new_conversation, outputs=[chatbot, state, box], api_visibility="private")
 
         listing = dict(outputs=[table, picker], api_visibility="private")
         docs_tab.select(handlers.list_documents, **listing)
         refresh.click(handlers.list_documents, **listing)
         add.click(handlers.upload, inputs=[files], outputs=[status, table, picker], api_visibility="private")
-        picker.change(handlers.show_document, inputs=[picker, conv], outputs=[view], api_visibility="private")
+        picker.change(handlers.show_document, inputs=[picker, state], outputs=[view], api_visibility="private")
         # Re-highlight when the user comes back to the tab after new answers.
-        docs_tab.select(handlers.show_document, inputs=[picker, conv], outputs=[view], api_visibility="private")
+        docs_tab.select(handlers.show_document, inputs=[picker, state], outputs=[view], api_visibility="private")
 
         gr.api(handlers.ask_api, api_name="ask", concurrency_limit=CONCURRENCY)
     app.queue(default_concurrency_limit=CONCURRENCY)
@@ -127,7 +134,6 @@ def _documents_tab(gr, upload_types: Sequence[str]):
 
 def launch(app: "gr.Blocks", host: str = "127.0.0.1", port: int | None = None, share: bool = False, block: bool = True):
     """Serve ``app``; with ``block=False`` return at once (tests, benchmarks) with the local URL."""
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
     _, url, _ = app.launch(
         server_name=host,
         server_port=port,
@@ -142,33 +148,12 @@ def launch(app: "gr.Blocks", host: str = "127.0.0.1", port: int | None = None, s
     return url
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m ui", description="Start the chat over the indexed documents.")
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
-    parser.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860)")
-    parser.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
-    parser.add_argument("--index", metavar="DIR", help="index folder (default: the default index, built if missing)")
-    return parser.parse_args(argv)
-
-
-def pipeline_factory(index_dir: str | None = None) -> Callable[[], "Pipeline"]:
+def _pipeline_factory(config: Config) -> Callable[[], "Pipeline"]:
     """A factory for the real pipeline; imports torch and friends only when called."""
 
     def make() -> "Pipeline":
-        from dataclasses import replace
-        from pathlib import Path
-
-        from qa.config import Config
         from qa.pipeline import Pipeline
 
-        config = replace(Config(), index_dir=Path(index_dir)) if index_dir else None
         return Pipeline.from_config(config, progress=True)
 
     return make
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    app = build_app(pipeline_factory(args.index))
-    launch(app, host=args.host, port=args.port, share=args.share, block=True)
-    return 0

@@ -2,11 +2,13 @@
 
 The pipeline (index, embedder, reader) is one per process, loaded on first use behind a lock
 and shared by all users: it is read-only for answering and thread-safe. Everything that belongs
-to one user (their conversation, the spans cited to them) lives in a ``Conversation`` held by
-``gr.State``, never on a shared object.
+to one user (their conversation, the spans cited to them) lives in a ``ChatState`` held by
+``gr.State``, never on a shared object. Each question is cleaned and checked here, once, before
+the models load (``qa.question``); follow-ups go through the same loop as the terminal chat
+(``qa.followup.reply``).
 
     holder = LazyPipeline(Pipeline.from_config)
-    handlers = Handlers(holder)
+    handlers = Handlers(holder, max_question_chars=1000)
     handlers.ask_api("Who is the spokesperson for the US National Security Council?")["answer"]
 """
 
@@ -19,8 +21,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import gradio as gr
 
-from qa.errors import QuestionError, check_question
-from qa.followup import resolve_followup
+from qa.errors import QuestionError
+from qa.followup import Conversation, reply
+from qa.question import normalize_question
 from ui.render import document_rows, esc, render_answer, render_document, render_error
 
 if TYPE_CHECKING:
@@ -28,7 +31,6 @@ if TYPE_CHECKING:
 
 UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf")
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_QUESTION_CHARS = 1000  # the pipeline checks again with its own Config
 LOADING_NOTE = "Loading the index and the models (first question only)…"
 THINKING_NOTE = "Reading the documents…"
 SHOWN_QUESTION_CHARS = 500  # a 20,000-character paste is refused; the chat shows only its start
@@ -59,11 +61,11 @@ class LazyPipeline:
 
 
 @dataclass(frozen=True)
-class Conversation:
-    """One user's chat: what the chatbot shows, the turns follow-ups resolve against, cited spans."""
+class ChatState:
+    """One user's chat: what the chatbot shows, the conversation follow-ups resolve against, cited spans."""
 
     messages: tuple[dict, ...] = ()
-    turns: tuple[tuple[str, str | None], ...] = ()  # (question as understood, answer or None)
+    conversation: Conversation = Conversation()
     cited: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end) of every citation shown
 
     def spans_in(self, doc_id: str) -> list[tuple[int, int]]:
@@ -83,57 +85,56 @@ def _user_bubble(asked: str) -> str:
 class Handlers:
     """Event handlers; every per-user value comes in and goes out through arguments."""
 
-    def __init__(self, holder: LazyPipeline):
+    def __init__(self, holder: LazyPipeline, max_question_chars: int):
         self.holder = holder
+        self.max_question_chars = max_question_chars
+
+    def _question(self, message: str | None) -> str:
+        """The message as the pipeline takes it; a QuestionError says what to fix (no model is loaded)."""
+        return normalize_question(message, self.max_question_chars)
 
     # -- chat ---------------------------------------------------------------------------------
     def respond(
-        self, message: str, conv: Conversation, progress=gr.Progress(track_tqdm=True)
-    ) -> Iterator[tuple[list[dict], Conversation, str]]:
+        self, message: str, state: ChatState, progress=gr.Progress(track_tqdm=True)
+    ) -> Iterator[tuple[list[dict], ChatState, str]]:
         """Answer one chat message; yields first a placeholder so the user sees work is under way."""
-        conv = conv if conv is not None else Conversation()
+        state = state if state is not None else ChatState()
         asked = (message or "").strip()
-        shown = list(conv.messages) + [_message("user", _user_bubble(asked))]
+        shown = list(state.messages) + [_message("user", _user_bubble(asked))]
         try:
-            question = check_question(message, MAX_QUESTION_CHARS)
+            question = self._question(message)
         except QuestionError as error:
-            yield self._finish(conv, shown, render_error(str(error)), message or "")
+            yield self._finish(state, shown, render_error(str(error)), message or "")
             return
         note = THINKING_NOTE if self.holder.loaded else LOADING_NOTE
-        yield shown + [_message("assistant", f"<em>{note}</em>")], conv, ""
+        yield shown + [_message("assistant", f"<em>{note}</em>")], state, ""
         try:
-            pipeline = self.holder.get(progress)
-            followup = resolve_followup(question, conv.turns)
-            retrieval = followup.retrieval_query if followup.retrieval_query != followup.understood else None
-            answer = pipeline.ask(followup.understood, retrieval_query=retrieval)
+            turn = reply(self.holder.get(progress), question, state.conversation)
         except Exception as error:  # noqa: BLE001 - a broken index or model must not freeze the chat
-            yield self._finish(conv, shown, render_error(str(error) or type(error).__name__), "")
+            yield self._finish(state, shown, render_error(str(error) or type(error).__name__), "")
             return
-        reply = render_answer(answer, understood=answer.read_as or followup.understood, asked=question)
-        conv = replace(
-            conv,
-            turns=conv.turns + ((followup.understood, answer.text),),
-            cited=conv.cited + tuple((c.doc_id, c.start, c.end) for c in answer.citations),
-        )
-        yield self._finish(conv, shown, reply, "")
+        cited = tuple((c.doc_id, c.start, c.end) for c in turn.answer.citations)
+        state = replace(state, conversation=turn.conversation, cited=state.cited + cited)
+        yield self._finish(state, shown, render_answer(turn.answer, asked=question), "")
 
     @staticmethod
-    def _finish(conv: Conversation, shown: list[dict], reply: str, box: str):
-        messages = tuple(shown) + (_message("assistant", reply),)
-        conv = replace(conv, messages=messages)
-        return list(messages), conv, box
+    def _finish(state: ChatState, shown: list[dict], reply_html: str, box: str):
+        messages = tuple(shown) + (_message("assistant", reply_html),)
+        state = replace(state, messages=messages)
+        return list(messages), state, box
 
     @staticmethod
-    def new_conversation() -> tuple[list[dict], Conversation, str]:
-        return [], Conversation(), ""
+    def new_conversation() -> tuple[list[dict], ChatState, str]:
+        return [], ChatState(), ""
 
     # -- API ----------------------------------------------------------------------------------
     def ask_api(self, question: str) -> dict:
         """Answer one question; returns the same JSON object as ``python -m qa ask --json``."""
         try:
-            return self.holder.get().ask(question).to_json()
+            question = self._question(question)
         except QuestionError as error:
             raise gr.Error(str(error)) from error
+        return self.holder.get().ask(question).to_json()
 
     # -- documents ----------------------------------------------------------------------------
     def list_documents(self, progress=gr.Progress(track_tqdm=True)):
@@ -142,7 +143,7 @@ class Handlers:
         choices = [(f"{s.title} ({s.doc_id})", s.doc_id) for s in stats]
         return document_rows(stats), gr.update(choices=choices)
 
-    def show_document(self, doc_id: str | None, conv: Conversation) -> str:
+    def show_document(self, doc_id: str | None, state: ChatState) -> str:
         """The chosen document with every span cited in this user's conversation highlighted."""
         if not doc_id:
             return '<div class="qa-doc-note">Choose a document to show it here.</div>'
@@ -150,8 +151,8 @@ class Handlers:
             doc = self.holder.get().store.document(doc_id)
         except (KeyError, LookupError, ValueError, OSError, RuntimeError) as error:  # StoreError is one
             return render_error(f"Cannot show document {doc_id!r}: {error}")
-        conv = conv if conv is not None else Conversation()
-        return render_document(doc.title, doc.text, conv.spans_in(doc.doc_id))
+        state = state if state is not None else ChatState()
+        return render_document(doc.title, doc.text, state.spans_in(doc.doc_id))
 
     def upload(self, files: list[str] | None, progress=gr.Progress(track_tqdm=True)):
         """Load the uploaded files, add the good ones to the index, and say what happened to each."""

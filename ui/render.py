@@ -65,16 +65,17 @@ def highlight(text: str, base: int, spans: Iterable[tuple[int, int]]) -> str:
     return "".join(pieces)
 
 
-def render_answer(answer: Answer, understood: str | None = None, asked: str | None = None) -> str:
+def render_answer(answer: Answer, asked: str | None = None) -> str:
     """The chat reply: answer in bold, confidence, citations, and the passages that were read.
 
     Args:
         answer: what the pipeline returned.
-        understood: the question as the system understood it (a resolved follow-up, spelled-out acronyms).
-        asked: what the user typed; "Question as understood" is shown only when the two differ.
+        asked: what the user typed; when the question was read otherwise (a resolved follow-up,
+            spelled-out acronyms), "Question as understood" shows how.
     """
     parts = ['<div class="qa-reply">']
-    if understood and asked is not None and understood.strip() != asked.strip():
+    understood = answer.question_as_read
+    if asked is not None and understood != asked:
         parts.append(f'<div class="qa-understood">Question as understood: <em>{esc(understood)}</em></div>')
     if answer.abstained:
         parts.append(f'<div class="qa-abstain"><strong>{ABSTAIN_MESSAGE}</strong></div>')
