@@ -20,7 +20,8 @@ LIMIT = 1000
         ("Who\x00 is\x1b[31m Kirby\x7f?", "Who is[31m Kirby?"),  # control characters removed
         ("Who is\u200b Kirby\ufeff?", "Who is Kirby?"),  # zero-width space and byte-order mark removed
         ("Who is \u202eybriK\u202c?", "Who is ybriK?"),  # bidirectional overrides removed
-        ("Is \U0001f1f7\U0001f1f8 \U0001f468\u200d\U0001f692 here?", "Is \U0001f1f7\U0001f1f8 \U0001f468\u200d\U0001f692 here?"),  # joiners kept
+        ("Is \U0001f468\u200d\U0001f692 (\u0645\u06cc\u200c\u062e\u0648\u0627\u0645) here?",
+         "Is \U0001f468\u200d\U0001f692 (\u0645\u06cc\u200c\u062e\u0648\u0627\u0645) here?"),  # joiners kept: emoji, Persian
         ("Who is \ud800Kirby?", "Who is \ufffdKirby?"),  # a lone surrogate is replaced
         ("Who is \ud83d\ude00?", "Who is \U0001f600?"),  # a surrogate pair becomes its character
         (b"Caf\xc3\xa9 or \xff?", "Café or \ufffd?"),  # bytes: UTF-8, invalid bytes replaced
