@@ -74,6 +74,8 @@ def sentence_spans(text: str, progress: bool = False) -> list[Span]:
         raise TypeError(f"sentence_spans expects the document text as a str, not {type(text).__name__}.")
     spans: list[Span] = []
     pieces = blocks(text)
+    if progress:
+        _segmenter()  # importing pysbd takes a second or two: not part of the rate the ETA is made from
     with _bar(sum(b.end - b.start for b in pieces), progress, "Splitting sentences") as bar:
         for block in pieces:
             if block.prose:
