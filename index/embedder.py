@@ -10,7 +10,6 @@ ever contacted. Any sentence-transformers name or local path can be configured.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,8 +36,7 @@ def resolve_model(name: str) -> str:
 
 @lru_cache(maxsize=4)
 def _load(name: str, device: str):
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # HF_HUB_OFFLINE and TOKENIZERS_PARALLELISM are the entry points' to set (qa/ui/eval __main__)
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(resolve_model(name), device=device)

@@ -27,7 +27,7 @@ FORMAT_VERSION = 1
 MODES = ("dense", "bm25", "hybrid")
 MANIFEST, DOCUMENTS, CHUNKS, VECTORS = "manifest.json", "documents.jsonl", "chunks.jsonl", "vectors.faiss"
 
-Span = tuple[int, int]
+SentenceSpan = tuple[int, int]  # [start, end) of one sentence in its document
 
 
 class StoreError(RuntimeError):
@@ -83,7 +83,7 @@ class _State:
     """One consistent version of the contents; replaced whole, never edited in place."""
 
     documents: dict[str, Document]
-    sentences: dict[str, list[Span]]
+    sentences: dict[str, list[SentenceSpan]]
     chunks: tuple[Chunk, ...]
     vectors: np.ndarray  # (len(chunks), dimension) float32
     created: str

@@ -37,7 +37,7 @@ from index.persist import (  # noqa: F401 - the errors and reports are part of t
     IndexSettings,
     IngestReport,
     MANIFEST,
-    Span,
+    SentenceSpan,
     StoreError,
     _now,
     _read,
@@ -178,7 +178,7 @@ class IndexStore:
         except KeyError:
             raise DocumentNotFoundError(self.path, doc_id) from None
 
-    def sentences(self, doc_id: str) -> list[Span]:
+    def sentences(self, doc_id: str) -> list[SentenceSpan]:
         """Sentence spans of a document, as used for chunking (reading windows grow by these)."""
         self.document(doc_id)
         return list(self._state.sentences[doc_id])
