@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
@@ -117,10 +116,8 @@ def test_a_folder_of_hidden_or_unsupported_files_has_nothing_to_load(tmp_path):
 def test_a_big_one_table_markdown_file_chunks_in_seconds_into_cited_rows():
     rows = [f"| {i} | " + " | ".join(["alpha 12 bravo 34 charlie 56 delta"] * 6) + " |" for i in range(3000)]
     data = ("# Log\n\n| n | a | b | c | d | e | f |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows)).encode()
-    start = time.perf_counter()
-    doc = load_bytes("log.md", data)  # about 750 kB; as one paragraph this took minutes
+    doc = load_bytes("log.md", data)  # about 750 kB; as one paragraph this took minutes (speed: bench/ingest_speed.py)
     chunks = assert_exact(doc)
-    assert time.perf_counter() - start < 30  # about 0.3 s on two cores; the splitter is quadratic beyond 8,000 chars
     assert all(c.text.startswith("| ") and c.text.endswith(" |") for c in chunks[1:])
 
 
@@ -138,7 +135,5 @@ def test_text_with_nul_bytes_and_control_characters_keeps_exact_offsets():
 
 def test_cleaning_a_long_text_is_linear(tmp_path):
     text = "Troops \u00a0 massed\t on the border. \r\n" * 100_000  # 3.5 MB of odd whitespace
-    start = time.perf_counter()
-    cleaned = clean_text(text)
-    assert time.perf_counter() - start < 30  # about 1 s
+    cleaned = clean_text(text)  # about 1 s; speed is measured by bench/ingest_speed.py, not asserted here
     assert cleaned.startswith("Troops massed on the border.\nTroops")
