@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from eval.datasets import GOLD_ARTICLE
-from qa.config import OFFLINE_ENVIRONMENT, REPO_ROOT, Config, add_config_arguments, config_from
+from qa.config import OFFLINE_ENVIRONMENT, REPO_ROOT, Config, add_config_arguments, config_from, reader_path
 
 # Eval indexes the file it is given and has its own repeatable --reader.
 NOT_FLAGS = ("index_dir", "reader_model")
@@ -55,8 +55,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="write report.md, JSON and plots (default folder: reports/<name>/)")
     p.add_argument("--compare", action="append", default=[], metavar="FIELD=V1,V2",
                    help="evaluate each value of a Config field side by side (repeatable)")
-    p.add_argument("--reader", action="append", default=[], metavar="PATH",
-                   help="reader model folder or hub name; repeat to compare readers")
+    p.add_argument("--reader", action="append", default=[], metavar="MODEL",
+                   help="fast, accurate, or a reader model folder or hub name; repeat to compare readers")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_config_arguments(p, skip=NOT_FLAGS)
     return p
@@ -71,7 +71,7 @@ def _calibrate_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--squad", type=Path, metavar="FILE", required=True, help="e.g. ../shared/data/squad/dev-v2.0.json")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N questions in file order (smoke tests)")
-    p.add_argument("--reader", metavar="PATH", help="model folder to calibrate (default: the configured reader)")
+    p.add_argument("--reader", metavar="MODEL", help="fast, accurate or a model folder to calibrate (default: the configured reader)")
     p.add_argument("--no-save", action="store_true", help="fit and report without writing calibration.json")
     p.add_argument("--json", type=Path, metavar="FILE", help="write the calibration and held-out summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -135,7 +135,7 @@ def calibrate_cmd(args: argparse.Namespace, config: Config) -> None:
     from eval.report import headline_table
     from qa.reader import hide_loading_bars
 
-    config = config if args.reader is None else dataclasses.replace(config, reader_model=args.reader)
+    config = config if args.reader is None else dataclasses.replace(config, reader_model=reader_path(args.reader))
     dataset = _dataset(args.squad, args.limit, config)
     hide_loading_bars()
     result = calibrate(dataset, config, save=not args.no_save,

@@ -34,7 +34,7 @@ from eval.metrics import (
     overlaps_any,
     summarize,
 )
-from qa.config import REPO_ROOT, Config
+from qa.config import REPO_ROOT, Config, reader_name, reader_path
 
 EVAL_INDEX_ROOT = REPO_ROOT / ".cache" / "eval-index"
 RECALL_K = 20  # chunks retrieved per question for recall@k and MRR (the reader reads config.top_k of its own)
@@ -80,7 +80,8 @@ def config_variants(base: Config, compare: Sequence[str] = (), readers: Sequence
         variants = [(labels + [f"{name}={v}"], dataclasses.replace(c, **{name: p}))
                     for labels, c in variants for v, p in zip(texts, parsed)]  # fmt: skip
     if readers:
-        variants = [(labels + [f"reader={Path(r).name or r}"], dataclasses.replace(c, reader_model=str(r)))
+        variants = [(labels + [f"reader={reader_name(reader_path(r))}"],
+                     dataclasses.replace(c, reader_model=reader_path(r)))
                     for labels, c in variants for r in readers]  # fmt: skip
     return [(", ".join(labels) or "default", c) for labels, c in variants]
 

@@ -22,7 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_READER = REPO_ROOT / "qa" / "models" / "minilm-squad"
+MODELS_DIR = REPO_ROOT / "qa" / "models"
+# Readers by name: what --reader, QA_READER and the chat's reader menu accept besides a folder or hub name.
+# "fast" is the 6-layer reader; "accurate" the 12-layer MPNet reader (about 5x the cost per token).
+READERS = {"fast": MODELS_DIR / "minilm-squad", "accurate": MODELS_DIR / "mpnet-squad"}
+SHIPPED_READER = READERS["fast"]
 DEFAULT_CORPUS = REPO_ROOT / "corpus" / "data"
 DEFAULT_INDEX = REPO_ROOT / ".cache" / "index" / "default"
 # The reader's weights (qa.reader). bf16: weights and activations in bfloat16 (casting once at load beats
@@ -33,8 +37,20 @@ RETRIEVAL_MODES = ("dense", "bm25", "hybrid")  # what index.store's search takes
 # What entry points put in the environment before any model loads: never contact a model hub,
 # and keep the tokenizers' thread pool out of forked workers.
 OFFLINE_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def reader_path(name: str) -> str:
+    """A reader's name (``fast``, ``accurate``) resolved to its shipped folder; any other text is a folder or hub name."""
+    return str(READERS[name]) if name in READERS else name
+
+
+def reader_name(model: str) -> str:
+    """The inverse of ``reader_path``: a shipped reader's name, else the folder or hub name as given."""
+    return next((name for name, path in READERS.items() if str(path) == str(model)), str(model))
+
+
 # variable -> (Config field, type)
-ENVIRONMENT = {"QA_INDEX_DIR": ("default_index", Path), "QA_READER": ("reader_model", str),
+ENVIRONMENT = {"QA_INDEX_DIR": ("default_index", Path), "QA_READER": ("reader_model", reader_path),
                "QA_READER_PRECISION": ("reader_precision", str)}
 
 SETTINGS_NOTE = ("Defaults come from qa/config.py. In the environment, QA_READER, QA_READER_PRECISION and "
@@ -59,8 +75,8 @@ class Config:
     default_index: Path = DEFAULT_INDEX  # where the bundled article's index is built on first use
     corpus_paths: tuple[Path, ...] = (DEFAULT_CORPUS,)  # what the default index is built from
     embed_model: str = "bundled:all-MiniLM-L6-v2"
-    reader_model: str = _flag(str(SHIPPED_READER), "--reader", "reader model folder or hub name", "MODEL",
-                              shown="qa/models/minilm-squad")  # fmt: skip
+    reader_model: str = _flag(str(SHIPPED_READER), "--reader", "fast (6 layers), accurate (12 layers), or a QA "
+                              "model folder or hub name", "MODEL", reader_path, shown="fast")  # fmt: skip
     reader_precision: str = _flag("bf16", "--precision", "reader weights: bf16, fp32 or int8 (faster, ~1 F1 less)",
                                   choices=PRECISIONS)  # fmt: skip
     # -- chunking (when an index is built)

@@ -11,12 +11,14 @@ import pytest
 
 from qa.config import (
     DEFAULT_INDEX,
+    READERS,
     REPO_ROOT,
     RETRIEVAL_MODES,
     SHIPPED_READER,
     Config,
     add_config_arguments,
     config_from,
+    reader_name,
 )
 
 
@@ -41,6 +43,12 @@ def test_environment_then_flags():
     config = config_from(parse(flags), env)
     assert (config.reader_model, config.top_k, config.abstain_threshold) == ("/models/flag", 3, 0.3)
     assert config.index_path == Path("mine") and config.reader_precision == "int8"
+
+
+def test_readers_by_name_from_flags_and_the_environment():
+    assert config_from(parse(["--reader", "accurate"]), {}).reader_model == str(READERS["accurate"])
+    assert config_from(None, {"QA_READER": "fast"}).reader_model == str(SHIPPED_READER)
+    assert reader_name(str(READERS["accurate"])) == "accurate" and reader_name("org/squad-model") == "org/squad-model"
 
 
 def test_an_empty_variable_is_not_a_setting():
