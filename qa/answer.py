@@ -54,6 +54,8 @@ class Timings:
     retrieve_ms: float
     read_ms: float
     total_ms: float
+    tokens_read: int = 0  # model tokens the reader read (it stops early once an answer is settled)
+    passages_read: int = 0  # of the passages retrieved, best-ranked first
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ def widen_and_merge(hits: list[Hit], sentences_of, width: int) -> list[SentenceW
 
 
 class Pipeline:
-    """The chatbot's core. Thread-safe: concurrent ask() calls are served one at a time."""
+    """The chatbot's core. Thread-safe: concurrent ask() calls retrieve one at a time and read together."""
 
     def __init__(self, store, reader, config: Config) -> None:
         self.store = store
@@ -132,20 +132,25 @@ class Pipeline:
             The Answer, with the question as understood and as read, the passages read and the timings.
         """
         followup = resolve_followup(question, conversation.turns) if conversation is not None else Followup(question)
-        with self._lock:
-            t0 = time.perf_counter()
+        t0 = time.perf_counter()
+        with self._lock:  # a consistent view of the index while the passages are taken from it
             read_as = self.store.spell_out_acronyms(followup.understood)  # "NSC" -> "National Security Council"
             hits = self.retrieve(dataclasses.replace(followup, understood=read_as).retrieval_query)
-            t1 = time.perf_counter()
             passages = self._passages(hits)
-            found = self.reader.read(read_as, [p.text for p in passages], top_k=self.config.answer_candidates)
-            t2 = time.perf_counter()
-            candidates = rank_candidates(
-                Candidate(passages[s.passage].doc_id, passages[s.passage].start + s.start,
-                          passages[s.passage].start + s.end, s.text, s.score)
-                for s in found
-            )  # fmt: skip
-            timings = Timings((t1 - t0) * 1000, (t2 - t1) * 1000, (t2 - t0) * 1000)
+        t1 = time.perf_counter()
+        # Read outside the lock: questions asked at the same time share the reader's forward passes.
+        reading = self.reader.read_ranked(read_as, [p.text for p in passages],
+                                          top_k=self.config.answer_candidates, settle=self.config.settle_score)
+        t2 = time.perf_counter()
+        candidates = rank_candidates(
+            Candidate(passages[s.passage].doc_id, passages[s.passage].start + s.start,
+                      passages[s.passage].start + s.end, s.text, s.score)
+            for s in reading.spans
+        )  # fmt: skip
+        timings = Timings((t1 - t0) * 1000, (t2 - t1) * 1000, (t2 - t0) * 1000, reading.tokens, reading.passages)
+        with self._lock:
+            # a document replaced or removed while this question was read is not cited from its old text
+            candidates = [c for c in candidates if self._still_there(c)]
             return self._answer(followup.understood, read_as, passages, candidates, timings)
 
     def retrieve(self, query: str, k: int | None = None) -> list[Hit]:
@@ -179,6 +184,14 @@ class Pipeline:
         citations = tuple(self._cite(c) for c in same[: self.config.max_citations])
         return Answer(question, best.text, best.score, citations, passages, tuple(candidates), timings, rewritten)
 
+    def _still_there(self, candidate: Candidate) -> bool:
+        from index.persist import DocumentNotFoundError
+
+        try:
+            return self.store.document(candidate.doc_id).text[candidate.start : candidate.end] == candidate.text
+        except DocumentNotFoundError:
+            return False
+
     def _cite(self, candidate: Candidate) -> Citation:
         doc = self.store.document(candidate.doc_id)
         if doc.text[candidate.start : candidate.end] != candidate.text:  # our promise to users: never cite loosely
@@ -190,10 +203,13 @@ class Pipeline:
 
 
 def rank_candidates(candidates) -> list[Candidate]:
-    """One candidate per document location (the best score wins), best first (pure)."""
-    best: dict[tuple[str, int, int], Candidate] = {}
-    for c in candidates:
-        key = (c.doc_id, c.start, c.end)
-        if key not in best or best[key].score < c.score:
-            best[key] = c
-    return sorted(best.values(), key=lambda c: (-c.score, c.doc_id, c.start))
+    """Best first, one per place in the documents: overlapping spans are one answer, not rivals (pure).
+
+    "Kirby" and "John Kirby" in the same sentence are two readings of one answer; the better-scored
+    reading stands for both, so the candidates a user sees (and the runner-up) are real alternatives.
+    """
+    kept: list[Candidate] = []
+    for c in sorted(candidates, key=lambda c: (-c.score, c.doc_id, c.start, c.end)):
+        if not any(k.doc_id == c.doc_id and k.start < c.end and c.start < k.end for k in kept):
+            kept.append(c)
+    return kept

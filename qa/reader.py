@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.batching import Coalescer
 from qa.config import PRECISIONS, SHIPPED_READER
 from qa.errors import SettingError
 from qa.spans import Calibration, calibrated_score, decode_window, load_calibration
@@ -50,6 +51,28 @@ class PassageSpan:
     score: float  # calibrated probability of being a correct answer
     logit: float  # start + end logit
     null_logit: float  # [CLS] start + end logit of the window it came from
+
+
+# Passages per round of ``Reader.read_ranked``: the best-ranked one alone, then two more, then the rest two
+# at a time. Smaller rounds read less when the answer is found early but pay a forward pass per round.
+READING_GROUPS = (1, 2)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What ``Reader.read_ranked`` found, and what it cost."""
+
+    spans: list[PassageSpan]  # best first
+    tokens: int  # model tokens read (question included, once per window)
+    passages: int  # passages read, best-ranked first
+    rounds: int  # forward rounds
+
+
+def _keep_best(found: dict[tuple[int, int, int], PassageSpan], span: PassageSpan) -> None:
+    """One span per passage location; where windows overlap, the better-scored reading of it wins."""
+    key = (span.passage, span.start, span.end)
+    if key not in found or found[key].score < span.score:
+        found[key] = span
 
 
 class Reader:
@@ -83,6 +106,8 @@ class Reader:
         self._model = None
         self._tokenizer = None
         self._lock = threading.Lock()  # fast tokenizers are not safe to call from two threads at once
+        # questions read at the same time share forward passes (qa.batching): throughput grows with users
+        self._shared = Coalescer(lambda windows: self._forward(windows, False), max_items=4 * batch_size)
 
     @classmethod
     def from_config(cls, config, calibration: Calibration | None = None) -> Reader:
@@ -126,6 +151,40 @@ class Reader:
         """Ranked spans for one question over its passages; [] when there is nothing to read."""
         return self.read_many([(question, list(passages))], top_k=top_k)[0]
 
+    def read_ranked(
+        self, question: str, passages: Sequence[str], top_k: int = 5, settle: float | None = None,
+        groups: Sequence[int] = READING_GROUPS,
+    ) -> Reading:  # fmt: skip
+        """Read passages best-ranked first, in growing groups, and stop once the answer is settled.
+
+        Why: retrieval puts the passage holding the answer first for most questions, and a
+        calibrated score at or above ``settle`` is one that lower-ranked passages rarely beat
+        (measured in ``bench/read_less.py``), so the rest need not be read. ``groups`` gives how
+        many passages each round reads (the last size repeats); ``settle=None`` reads everything
+        in one round, as ``read`` does.
+        """
+        self.load()
+        order = [p for p, text in enumerate(passages) if text and text.strip()]
+        sizes = [len(order)] if settle is None else list(groups)
+        found: dict[tuple[int, int, int], PassageSpan] = {}
+        tokens, read, rounds = 0, 0, 0
+        while read < len(order):
+            size = sizes[min(rounds, len(sizes) - 1)]
+            batch = order[read : read + max(1, size)]
+            with self._lock:
+                windows = self._windows([(question, [passages[p] for p in batch])])
+            logits = self._shared.run([w for _, _, w in windows])
+            for (_, local, win), (start, end) in zip(windows, logits):
+                tokens += len(win.input_ids)
+                for span in self._decode(win, batch[local], start, end, passages[batch[local]], top_k):
+                    _keep_best(found, span)
+            read += len(batch)
+            rounds += 1
+            if settle is not None and found and max(sp.score for sp in found.values()) >= settle:
+                break
+        spans = sorted(found.values(), key=lambda s: (-s.score, s.passage, s.start))[:top_k]
+        return Reading(spans, tokens, read, rounds)
+
     def read_many(
         self, items: Sequence[tuple[str, Sequence[str]]], top_k: int = 5, progress: bool = False
     ) -> list[list[PassageSpan]]:
@@ -140,9 +199,7 @@ class Reader:
         found: list[dict[tuple[int, int, int], PassageSpan]] = [{} for _ in items]
         for (item, p, win), (start, end) in zip(windows, logits):
             for span in self._decode(win, p, start, end, items[item][1][p], top_k):
-                key = (span.passage, span.start, span.end)
-                if key not in found[item] or found[item][key].score < span.score:
-                    found[item][key] = span
+                _keep_best(found[item], span)
         return [sorted(d.values(), key=lambda s: (-s.score, s.passage, s.start))[:top_k] for d in found]
 
     def _question(self, question: str) -> str:

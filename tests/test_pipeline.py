@@ -10,7 +10,7 @@ from qa.answer import Candidate
 from qa.config import Config
 from qa.followup import Conversation, Turn, reply
 from qa.pipeline import Pipeline, rank_candidates, sentence_range, widen_and_merge
-from qa.reader import PassageSpan
+from qa.reader import PassageSpan, Reading
 
 # ---- pure parts -------------------------------------------------------------------------------
 
@@ -48,6 +48,13 @@ def test_rank_candidates_keeps_the_best_score_per_location():
     assert [(c.doc_id, c.score) for c in rank_candidates(cands)] == [("d", 0.9), ("e", 0.5)]
 
 
+def test_overlapping_spans_are_one_answer_not_rivals():
+    cands = [Candidate("d", 70, 75, "Kirby", 0.6), Candidate("d", 65, 75, "John Kirby", 0.8),
+             Candidate("d", 0, 8, "Speaking", 0.1), Candidate("e", 65, 75, "John Kirby", 0.3)]  # fmt: skip
+    assert [(c.doc_id, c.text) for c in rank_candidates(cands)] == [("d", "John Kirby"), ("e", "John Kirby"),
+                                                                    ("d", "Speaking")]  # fmt: skip
+
+
 # ---- the one path of ask(), on stand-ins that record what they were given -------------------------
 
 TEXT = "NSC spokesperson John Kirby spoke. Serbia moved troops."
@@ -78,12 +85,12 @@ class RecordingReader:
     threshold = 0.5
 
     def __init__(self):
-        self.read_calls: list[tuple[str, int]] = []
+        self.read_calls: list[tuple[str, int, float | None]] = []
 
-    def read(self, question, passages, top_k):
-        self.read_calls.append((question, top_k))
+    def read_ranked(self, question, passages, top_k, settle):
+        self.read_calls.append((question, top_k, settle))
         start = passages[0].index("John Kirby")
-        return [PassageSpan(0, start, start + 10, "John Kirby", 0.9, 5.0, -1.0)]
+        return Reading([PassageSpan(0, start, start + 10, "John Kirby", 0.9, 5.0, -1.0)], 40, 1, 1)
 
 
 def recording_pipeline(**settings):
@@ -92,12 +99,13 @@ def recording_pipeline(**settings):
 
 
 def test_ask_spells_out_once_and_reads_what_it_retrieved():
-    pipe = recording_pipeline(top_k=7, rrf_k=42, answer_candidates=3, retrieval="bm25")
+    pipe = recording_pipeline(top_k=7, rrf_k=42, answer_candidates=3, retrieval="bm25", settle_score=0.8)
     answer = pipe.ask("Who is the NSC spokesperson?")
     read_as = "Who is the National Security Council spokesperson?"
     assert pipe.store.spelled == ["Who is the NSC spokesperson?"]  # once, for retrieving and reading alike
     assert pipe.store.searched == [(read_as, 7, "bm25", 42)]  # every setting from Config
-    assert pipe.reader.read_calls == [(read_as, 3)]
+    assert pipe.reader.read_calls == [(read_as, 3, 0.8)]
+    assert (answer.timings.tokens_read, answer.timings.passages_read) == (40, 1)
     assert (answer.question, answer.read_as, answer.text) == ("Who is the NSC spokesperson?", read_as, "John Kirby")
     assert answer.citations[0].sentence == TEXT[:34]
 
