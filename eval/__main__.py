@@ -17,8 +17,8 @@ from pathlib import Path
 from eval.datasets import GOLD_ARTICLE
 from qa.config import OFFLINE_ENVIRONMENT, REPO_ROOT, Config, add_config_arguments, config_from, reader_path
 
-# Eval indexes the file it is given and has its own repeatable --reader.
-NOT_FLAGS = ("index_dir", "reader_model")
+# Eval has its own repeatable --reader; --index is for --questions (a SQuAD file is indexed on its own).
+NOT_FLAGS = ("reader_model",)
 
 EXAMPLES = """\
 examples:
@@ -26,12 +26,19 @@ examples:
   python -m eval --json summary.json --report      also write JSON and a report in reports/article/
   python -m eval --compare retrieval=dense,bm25,hybrid
   python -m eval --squad ../shared/data/squad/dev-v1.1.json --limit 1000
+  python -m eval --questions my-questions.csv --index .cache/index/mine --report
+  python -m eval --questions .cache/index/mine.feedback.jsonl --index .cache/index/mine
+  python -m eval --squad ../shared/data/squad/dev-v2.0.json --split ../shared/data/squad/dev-v2.0-split.json:report
   python -m eval --squad ../shared/data/squad/dev-v2.0.json --reader-only --json v2.json
   python -m eval --reader qa/models/minilm-squad --reader path/to/other-model --reader-only --squad FILE
   python -m eval calibrate --squad ../shared/data/squad/dev-v2.0.json
 
-Open-domain runs index every paragraph of the file (cached in .cache/eval-index/) and ask each
-question through retrieval; --reader-only gives the reader the gold paragraph instead. In JSON,
+Open-domain runs index every paragraph of a SQuAD file (cached in .cache/eval-index/) and ask each
+question through retrieval; --reader-only gives the reader the gold paragraph instead. A question set
+(--questions: CSV with question,answer[,answer...][,doc_id][,id], or JSONL with {"question", "answers",
+"doc_id"?}; an empty answer means the documents don't say) is asked against --index (default: the
+bundled article's index); recall@k counts a chunk that says a reference answer, within the named
+document where a row names one (doc_id: the path relative to the ingested folder, with extension). In JSON,
 em/f1 cover answerable questions in open-domain runs and all questions (SQuAD2 convention) with
 --reader-only; has_ans_f1, overall_f1 and no_ans_acc are always there.
 """
@@ -48,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--squad", type=Path, metavar="FILE", help="a SQuAD-format JSON file (v1.1, v2.0, TyDi GoldP)")
     src.add_argument("--gold", type=Path, metavar="FILE", default=GOLD_ARTICLE, help="gold set (default: %(default)s)")
+    src.add_argument("--questions", type=Path, metavar="FILE",
+                     help="a question set (.csv, .jsonl, or SQuAD-format .json) asked against --index")
+    p.add_argument("--split", metavar="FILE:NAME",
+                   help="only the articles of split NAME in a split file (e.g. dev-v2.0-split.json:report)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N questions in file order")
     p.add_argument("--reader-only", action="store_true", help="give the reader each question's gold paragraph")
     p.add_argument("--json", type=Path, metavar="FILE", help="write the summary as JSON (a list when comparing)")
@@ -75,7 +86,7 @@ def _calibrate_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-save", action="store_true", help="fit and report without writing calibration.json")
     p.add_argument("--json", type=Path, metavar="FILE", help="write the calibration and held-out summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    add_config_arguments(p, skip=NOT_FLAGS)
+    add_config_arguments(p, skip=NOT_FLAGS + ("index_dir",))
     return p
 
 
@@ -84,9 +95,11 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from eval.calibrate import CalibrationError
     from eval.datasets import DatasetError
     from eval.run import ConfigError
+    from index.persist import StoreError
     from qa.errors import QuestionError, SettingError
 
-    return (DatasetError, ConfigError, CalibrationError, LoadError, QuestionError, SettingError, FileNotFoundError)
+    return (DatasetError, ConfigError, CalibrationError, LoadError, QuestionError, SettingError, StoreError,
+            FileNotFoundError)  # fmt: skip
 
 
 def _write_json(path: Path, obj) -> None:
@@ -94,21 +107,27 @@ def _write_json(path: Path, obj) -> None:
     path.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
 
 
-def _dataset(path: Path, limit: int | None, config: Config):
-    """The questions of a SQuAD-format file, each cleaned as the CLI and the chat clean theirs."""
-    from eval.datasets import DatasetError, load_squad
-    from qa.errors import QuestionError
-    from qa.question import normalize_question
+def _dataset(args: argparse.Namespace, config: Config):
+    """The questions of --squad, --gold or --questions, each cleaned as the CLI and the chat clean theirs."""
+    from eval.datasets import DatasetError, load_split, load_squad
+    from eval.questions import clean_questions, load_questions
 
-    dataset = load_squad(path, limit=limit)
-    items = []
-    for item in dataset.items:
-        try:
-            question = normalize_question(item.question, config.max_question_chars)
-        except QuestionError as error:
-            raise DatasetError(f"{path}, question {item.qid}: {error}") from None
-        items.append(dataclasses.replace(item, question=question))
-    return dataclasses.replace(dataset, items=tuple(items))
+    split = load_split(args.split) if getattr(args, "split", None) else None
+    questions = getattr(args, "questions", None)
+    if questions is not None:
+        dataset = load_questions(questions, limit=args.limit)
+        if split is not None and dataset.has_own_corpus:
+            dataset = load_squad(questions, limit=args.limit, split=split)
+        elif split is not None:
+            raise DatasetError("--split selects articles of a SQuAD-format file, not rows of a question set.")
+    else:
+        dataset = load_squad(args.squad if args.squad is not None else args.gold, limit=args.limit, split=split)
+    if dataset.has_own_corpus and config.index_dir is not None:
+        raise DatasetError("--index is for a question set (--questions FILE.csv or .jsonl): "
+                           "a SQuAD-format file is indexed on its own.")
+    for note in dataset.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return clean_questions(dataset, config.max_question_chars)
 
 
 def evaluate(args: argparse.Namespace, config: Config) -> None:
@@ -116,8 +135,8 @@ def evaluate(args: argparse.Namespace, config: Config) -> None:
     from eval.run import config_variants, run_configs
     from qa.reader import hide_loading_bars
 
-    path = args.squad if args.squad is not None else args.gold
-    dataset = _dataset(path, args.limit, config)
+    dataset = _dataset(args, config)
+    path = Path(dataset.path)
     hide_loading_bars()
     variants = config_variants(config, args.compare, args.reader)
     runs = run_configs(dataset, variants, reader_only=args.reader_only, progress=not args.no_progress)
@@ -125,7 +144,8 @@ def evaluate(args: argparse.Namespace, config: Config) -> None:
     if args.json is not None:
         _write_json(args.json, runs[0].to_json() if len(runs) == 1 else [r.to_json() for r in runs])
     if args.report is not None:
-        name = path.stem + ("-reader" if args.reader_only else "") + (f"-{args.limit}" if args.limit else "")
+        name = path.stem + (f"-{args.split.rpartition(':')[2]}" if args.split else "") \
+            + ("-reader" if args.reader_only else "") + (f"-{args.limit}" if args.limit else "")  # fmt: skip
         out = Path(args.report) if args.report else REPO_ROOT / "reports" / name
         print(f"report: {write_report(runs, out, title=f'Evaluation: {path.name}')}")
 
@@ -136,7 +156,7 @@ def calibrate_cmd(args: argparse.Namespace, config: Config) -> None:
     from qa.reader import hide_loading_bars
 
     config = config if args.reader is None else dataclasses.replace(config, reader_model=reader_path(args.reader))
-    dataset = _dataset(args.squad, args.limit, config)
+    dataset = _dataset(args, config)
     hide_loading_bars()
     result = calibrate(dataset, config, save=not args.no_save,
                        progress=not args.no_progress)  # fmt: skip

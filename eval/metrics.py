@@ -79,6 +79,19 @@ def find_occurrences(text: str, answer: str) -> list[tuple[int, int]]:
     return found
 
 
+def contains_answer(text: str, references: Sequence[str]) -> bool:
+    """Whether a reference occurs in ``text`` as whole words after SQuAD normalisation (case, punctuation, articles).
+
+    The recall rule for questions that name no paragraph: a retrieved chunk counts when it says
+    the answer. Hand-written references rarely match the text's case and punctuation exactly.
+
+    >>> contains_answer("Spokesman John Kirby said.", ["john kirby"]), contains_answer("In 20080", ["2008"])
+    (True, False)
+    """
+    words = f" {normalize_answer(text)} "
+    return any(f" {ref} " in words for ref in map(normalize_answer, references) if ref)
+
+
 def contains_any(start: int, end: int, occurrences: Sequence[tuple[int, int]]) -> bool:
     """Whether ``[start, end)`` wholly contains one of the occurrences (a retrieval hit that counts)."""
     return any(start <= s and e <= end for s, e in occurrences)
@@ -179,6 +192,9 @@ class QuestionResult:
     citation_ok: bool | None = None  # an answer's citation overlaps an occurrence (answered, answerable only)
     retrieve_ms: float | None = None
     read_ms: float | None = None
+    named_document: bool = True  # the question names its paragraph or document (paragraph_rank is measured)
+    cited: str | None = None  # the sentence the answer cites, for people reading the results
+    cited_doc: str | None = None
 
     @property
     def answerable(self) -> bool:
@@ -219,7 +235,7 @@ class Summary:
     no_ans_acc: float | None
     abstain_rate: float
     recall: tuple[tuple[int, float], ...] | None = None  # ((k, recall@k), ...) over answerable questions
-    paragraph_recall: tuple[tuple[int, float], ...] | None = None
+    paragraph_recall: tuple[tuple[int, float], ...] | None = None  # over questions that name their document
     mrr: float | None = None
     citation_acc: float | None = None  # answered answerable questions whose citation overlaps an occurrence
     latency_ms: tuple[tuple[str, float, float], ...] | None = None  # ((stage, p50, p95), ...)
@@ -279,7 +295,8 @@ def summarize(results: Sequence[QuestionResult], ks: Sequence[int] = RECALL_KS) 
     if retrieval:
         ranks = [r.rank for r in has]
         recall = tuple((k, recall_at_k(ranks, k)) for k in ks)
-        paragraph_recall = tuple((k, recall_at_k([r.paragraph_rank for r in has], k)) for k in ks)
+        named = [r.paragraph_rank for r in has if r.named_document]
+        paragraph_recall = tuple((k, recall_at_k(named, k)) for k in ks) if named else None
         mrr = mean_reciprocal_rank(ranks)
         cited = [r.citation_ok for r in has if not r.abstained and r.citation_ok is not None]
         citation = _mean_pct([float(c) for c in cited]) if cited else None

@@ -19,7 +19,7 @@ import dataclasses
 import hashlib
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,14 +27,16 @@ from eval.datasets import Dataset, QAItem
 from eval.metrics import (
     QuestionResult,
     Summary,
+    contains_answer,
     contains_any,
     exact_match,
     f1_score,
     find_occurrences,
+    normalize_answer,
     overlaps_any,
     summarize,
 )
-from qa.config import REPO_ROOT, Config, reader_name, reader_path
+from qa.config import READERS, REPO_ROOT, Config, reader_name, reader_path
 
 EVAL_INDEX_ROOT = REPO_ROOT / ".cache" / "eval-index"
 RECALL_K = 20  # chunks retrieved per question for recall@k and MRR (the reader reads config.top_k of its own)
@@ -80,10 +82,16 @@ def config_variants(base: Config, compare: Sequence[str] = (), readers: Sequence
         variants = [(labels + [f"{name}={v}"], dataclasses.replace(c, **{name: p}))
                     for labels, c in variants for v, p in zip(texts, parsed)]  # fmt: skip
     if readers:
-        variants = [(labels + [f"reader={reader_name(reader_path(r))}"],
+        variants = [(labels + [f"reader={_reader_label(r)}"],
                      dataclasses.replace(c, reader_model=reader_path(r)))
                     for labels, c in variants for r in readers]  # fmt: skip
     return [(", ".join(labels) or "default", c) for labels, c in variants]
+
+
+def _reader_label(reader: str) -> str:
+    """"fast" for a named reader, else the folder's or hub model's last part ("models/a" -> "a")."""
+    name = reader_name(reader_path(reader))
+    return name if name in READERS else Path(name).name or name
 
 
 def _coerce(base: Config, name: str, value: str):
@@ -132,14 +140,40 @@ def open_eval_index(dataset: Dataset, config: Config, progress: bool = True):
     return store
 
 
-def score_open(item: QAItem, doc_text: str, hits, answer) -> QuestionResult:
+def score_open(item: QAItem, doc_text: str | None, hits, answer) -> QuestionResult:
     """Score one open-domain question (pure).
 
     Args:
         item: the question and its reference answers.
-        doc_text: the indexed text of its gold paragraph.
+        doc_text: the indexed text of the paragraph or document the question names (None when it
+            names none: then a hit counts when its chunk says a reference, ``contains_answer``).
         hits: the ranked chunks recall@k and MRR are measured on.
         answer: what ``Pipeline.ask`` returned, with its timings.
+    """
+    if doc_text is None:
+        rank = next((pos for pos, hit in enumerate(hits, start=1) if contains_answer(hit.chunk.text, item.answers)),
+                    None)  # fmt: skip
+        paragraph_rank, citation_ok = None, _cites_a_reference(answer, item.answers)
+    else:
+        rank, paragraph_rank, citation_ok = _paragraph_rule(item, doc_text, hits, answer)
+    top = answer.candidates[0] if answer.candidates else None
+    cited = answer.citations[0] if answer.citations else None
+    return QuestionResult(
+        qid=item.qid, question=item.question, references=item.answers, prediction=answer.text,
+        top_span=top.text if top else answer.text, score=top.score if top else answer.score,
+        em=exact_match(answer.text, item.answers), f1=f1_score(answer.text, item.answers),
+        raw_f1=f1_score(top.text if top else answer.text, item.answers), rank=rank,
+        paragraph_rank=paragraph_rank, citation_ok=citation_ok, retrieve_ms=answer.timings.retrieve_ms,
+        read_ms=answer.timings.read_ms, named_document=doc_text is not None,
+        cited=cited.sentence if cited else None, cited_doc=cited.doc_id if cited else None,
+    )  # fmt: skip
+
+
+def _paragraph_rule(item: QAItem, doc_text: str, hits, answer) -> tuple[int | None, int | None, bool | None]:
+    """Rank, paragraph rank and citation check when the question names its paragraph or document.
+
+    A hit counts only where it contains a reference occurrence in that document, so re-chunking
+    never breaks the labels and a stray mention elsewhere is not counted.
     """
     occurrences = sorted({o for ref in set(item.answers) for o in find_occurrences(doc_text, ref)})
     rank = paragraph_rank = None
@@ -154,15 +188,19 @@ def score_open(item: QAItem, doc_text: str, hits, answer) -> QuestionResult:
     if answer.text is not None and occurrences:
         citation_ok = any(c.doc_id == item.context_id and overlaps_any(c.start, c.end, occurrences)
                           for c in answer.citations)  # fmt: skip
-    top = answer.candidates[0] if answer.candidates else None
-    return QuestionResult(
-        qid=item.qid, question=item.question, references=item.answers, prediction=answer.text,
-        top_span=top.text if top else answer.text, score=top.score if top else answer.score,
-        em=exact_match(answer.text, item.answers), f1=f1_score(answer.text, item.answers),
-        raw_f1=f1_score(top.text if top else answer.text, item.answers), rank=rank,
-        paragraph_rank=paragraph_rank, citation_ok=citation_ok, retrieve_ms=answer.timings.retrieve_ms,
-        read_ms=answer.timings.read_ms,
-    )  # fmt: skip
+    return rank, paragraph_rank, citation_ok
+
+
+def _cites_a_reference(answer, references) -> bool | None:
+    """Without a named document: a citation is right when its answer span overlaps a reference in its sentence."""
+    if answer.text is None or not any(normalize_answer(r) for r in references):
+        return None
+    for c in answer.citations:
+        found = [(c.sentence_start + s, c.sentence_start + e) for ref in set(references)
+                 for s, e in find_occurrences(c.sentence, ref)]  # fmt: skip
+        if overlaps_any(c.start, c.end, found):
+            return True
+    return False
 
 
 def recall_hits(pipeline, answer) -> list:
@@ -174,8 +212,15 @@ def recall_hits(pipeline, answer) -> list:
     return pipeline.retrieve(answer.question_as_read, k=max(RECALL_K, pipeline.config.top_k))
 
 
-def evaluate_open(pipeline, dataset: Dataset, label: str = "default", progress: bool = True) -> EvalRun:
-    """Ask every question with ``Pipeline.ask``, then retrieve it again (``recall_hits``) for recall@k."""
+def evaluate_open(
+    pipeline, dataset: Dataset, label: str = "default", progress: bool = True,
+    on_question: Callable[[int, int], None] | None = None,
+) -> EvalRun:  # fmt: skip
+    """Ask every question with ``Pipeline.ask``, then retrieve it again (``recall_hits``) for recall@k.
+
+    ``on_question(done, total)`` is called after each question (the chat's Evaluate tab moves its
+    progress bar with it).
+    """
     from tqdm import tqdm
 
     texts: dict[str, str] = {}
@@ -185,11 +230,15 @@ def evaluate_open(pipeline, dataset: Dataset, label: str = "default", progress: 
         # One untimed question first: the embedder loads lazily and the first forward pass sets up
         # kernels (about a second), which would otherwise land in the first question's latency.
         pipeline.ask(dataset.items[0].question)
-    for item in tqdm(dataset.items, desc=f"ask [{label}]", unit="q", disable=not progress):
+    for done, item in enumerate(tqdm(dataset.items, desc=f"ask [{label}]", unit="q", disable=not progress), 1):
         answer = pipeline.ask(item.question)
-        if item.context_id not in texts:
-            texts[item.context_id] = pipeline.store.document(item.context_id).text
-        results.append(score_open(item, texts[item.context_id], recall_hits(pipeline, answer), answer))
+        doc = item.context_id
+        if doc is not None and doc not in texts:
+            texts[doc] = pipeline.store.document(doc).text
+        results.append(score_open(item, texts.get(doc) if doc is not None else None,
+                                  recall_hits(pipeline, answer), answer))  # fmt: skip
+        if on_question is not None:
+            on_question(done, len(dataset.items))
     config = pipeline.config
     return EvalRun(label, "open", dataset.path, _settings(config, open_domain=True), pipeline.threshold,
                    tuple(results), summarize(results), time.perf_counter() - start)  # fmt: skip
@@ -245,7 +294,11 @@ def _settings(config: Config, open_domain: bool) -> tuple[tuple[str, str], ...]:
 def run_configs(
     dataset: Dataset, variants: Sequence[tuple[str, Config]], reader_only: bool = False, progress: bool = True
 ) -> list[EvalRun]:
-    """Evaluate each labelled configuration; readers and indexes are loaded once and shared."""
+    """Evaluate each labelled configuration; readers and indexes are loaded once and shared.
+
+    A SQuAD file is its own corpus (its paragraphs, indexed in ``.cache/eval-index``); a question
+    set (``eval.questions``) is asked against each configuration's index (``Config.index_path``).
+    """
     from index.store import MODES
     from qa.pipeline import Pipeline
     from qa.reader import Reader
@@ -253,8 +306,10 @@ def run_configs(
     for label, config in variants:
         if config.retrieval not in MODES:
             raise ConfigError(f"[{label}] retrieval must be one of {', '.join(MODES)}, not {config.retrieval!r}.")
+    if reader_only and not dataset.has_own_corpus:
+        raise ConfigError("--reader-only needs a SQuAD-format file: a question set gives no paragraph to read.")
     readers: dict[tuple, object] = {}
-    stores: dict[Path, object] = {}
+    stores: dict[object, object] = {}
     runs = []
     for label, config in variants:
         key = (config.reader_model, config.max_answer_tokens, config.max_question_tokens, config.reader_batch_size,
@@ -265,8 +320,37 @@ def run_configs(
         if reader_only:
             runs.append(evaluate_reader(reader, dataset, label, config.abstain_threshold, progress, config))
             continue
-        path = index_cache_dir(dataset, config)
-        if path not in stores:
-            stores[path] = open_eval_index(dataset, config, progress)
-        runs.append(evaluate_open(Pipeline(stores[path], reader, config), dataset, label, progress))
+        where = index_cache_dir(dataset, config) if dataset.has_own_corpus else (config.index_path, config.embed_model)
+        if where not in stores:
+            stores[where] = open_eval_index(dataset, config, progress) if dataset.has_own_corpus \
+                else open_question_index(dataset, config, progress)  # fmt: skip
+        runs.append(evaluate_open(Pipeline(stores[where], reader, config), dataset, label, progress))
     return runs
+
+
+# -- the user's index: eval's only calls into index/ besides open_eval_index above -------------------------
+def open_user_index(config: Config, progress: bool = True):
+    """The index a user's questions are asked against, opened as the chat opens it (the default one built on first use)."""
+    from index.embedder import Embedder
+    from index.store import IndexStore, ensure_default_index
+
+    embedder = Embedder(config.embed_model)
+    if config.index_dir is None:
+        return ensure_default_index(config.default_index, list(config.corpus_paths), embedder, progress=progress,
+                                    chunk_words=config.chunk_words,
+                                    overlap_sentences=config.chunk_overlap_sentences)  # fmt: skip
+    return IndexStore.open(config.index_dir, embedder=embedder)
+
+
+def document_ids(store) -> set[str]:
+    """The ids of the documents an index holds (what a question set's doc_id column may name)."""
+    return {d.doc_id for d in store.documents()}
+
+
+def open_question_index(dataset: Dataset, config: Config, progress: bool = True):
+    """``open_user_index``, after checking that every document the set names is in it."""
+    from eval.questions import check_documents
+
+    store = open_user_index(config, progress)
+    check_documents(dataset, document_ids(store), config.index_path)
+    return store

@@ -128,12 +128,13 @@ def test_score_open_ranks_the_first_chunk_containing_an_occurrence():
         SimpleNamespace(chunk=Chunk("y", item.context_id, 0, 20, text[:20])),  # gold paragraph, no answer inside
         SimpleNamespace(chunk=Chunk("z", item.context_id, 20, len(text), text[20:])),
     ]
-    cite = SimpleNamespace(doc_id=item.context_id, start=32, end=36)
+    cite = SimpleNamespace(doc_id=item.context_id, start=32, end=36, sentence=text)
     top = SimpleNamespace(text="2008", score=0.9)
     timings = Timings(retrieve_ms=5.0, read_ms=50.0, total_ms=55.0)
     answer = SimpleNamespace(text="2008", score=0.9, citations=(cite,), candidates=(top,), timings=timings)
     res = score_open(item, text, hits, answer)
     assert (res.rank, res.paragraph_rank, res.citation_ok, res.em, res.total_ms) == (3, 2, True, 1.0, 55.0)
+    assert res.named_document and res.cited == text and res.cited_doc == item.context_id
     abstain = SimpleNamespace(text=None, score=0.1, citations=(), candidates=(SimpleNamespace(text="1999", score=0.1),),
                               timings=Timings(1.0, 1.0, 2.0))  # fmt: skip
     res = score_open(item, text, hits[:2], abstain)

@@ -1,4 +1,4 @@
-"""The Gradio chat app: a chat tab, a documents tab, and a named API endpoint ``ask``.
+"""The Gradio chat app: chat, documents and evaluate tabs, and a named API endpoint ``ask``.
 
     python -m ui                      # http://127.0.0.1:7860, the default index of the default article
     python -m ui --index DIR --port 8000
@@ -15,7 +15,9 @@ command line and the environment are ``ui/__main__.py``'s business.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from qa.config import Config
 
@@ -32,6 +34,11 @@ EXAMPLES = (
 )
 # Answers run in worker threads; more than a few at once only queue for the 2 CPU cores anyway.
 CONCURRENCY = 4
+READER_INFO = "fast: 6 layers; accurate: 12 layers, about 5x slower (offered once trained)"
+EVALUATE_HELP = """Measure how well the chat answers **your** questions on **your** documents. A question set is a
+CSV file with a header line `question,answer` (more `answer` columns, or `|` between alternatives; an empty answer
+means *the documents don't say*; an optional `doc_id` column names the document, as the Documents tab lists it), or
+JSONL lines `{"question": "…", "answers": ["…"]}`. The chat's 👍/👎 feedback is such a set."""
 MAX_FILE_SIZE = "5mb"  # the server refuses bigger uploads; ui.handlers checks again with a clear message
 CSS = """
 .qa-reply mark, .qa-document mark { background: #ffe066; color: inherit; padding: 0 2px; border-radius: 2px; }
@@ -44,57 +51,89 @@ CSS = """
 .qa-passage { margin: 2px 0 8px 0; font-size: 0.92em; }
 .qa-doc-text { max-height: 600px; overflow-y: auto; line-height: 1.5; }
 .qa-error { color: #b00020; }
+#qa-eval-figures strong { font-size: 1.1em; }
 """
 
 
-def build_app(config: Config, pipeline_factory: Callable[[], "Pipeline"] | None = None) -> "gr.Blocks":
+def build_app(config: Config, pipeline_factory: Callable[[], "Pipeline"] | None = None, *,
+              feedback_file: Path | None = None, read_only: bool = False) -> "gr.Blocks":  # fmt: skip
     """The Blocks app for ``config``.
 
     Args:
         config: the settings; the pipeline is built from them unless a factory is given.
         pipeline_factory: makes the pipeline (tests pass a stand-in); called once, when the first user needs it.
+        feedback_file: where the chat's 👍/👎 and corrections are appended (None: no feedback buttons).
+        read_only: no upload controls, and the upload event refuses every call.
     """
     import gradio as gr
 
-    from ui.handlers import UPLOAD_TYPES, ChatState, Handlers, LazyPipeline
+    from ui.evaluate import EvaluateTab
+    from ui.handlers import UPLOAD_TYPES, ChatState, Handlers
+    from ui.pipelines import LazyPipeline, reader_choices, reader_pipeline
 
     factory = pipeline_factory if pipeline_factory is not None else _pipeline_factory(config)
-    handlers = Handlers(LazyPipeline(factory), config.max_question_chars)
+    holder = LazyPipeline(factory, with_reader=reader_pipeline(config) if pipeline_factory is None else None)
+    handlers = Handlers(holder, config.max_question_chars, feedback_file, read_only)
+    readers, current = reader_choices(config)
+    private = dict(api_visibility="private")
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         state = gr.State(ChatState())
         gr.Markdown(f"# {TITLE}\nAsk in plain language; every answer cites the passage it comes from.")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                chatbot, box, ask_button, clear_button = _chat_tab(gr)
+                chat = _chat_tab(gr, readers, current, feedback=feedback_file is not None)
             with gr.Tab("Documents", id="documents") as docs_tab:
-                table, refresh, files, add, status, picker, view = _documents_tab(gr, UPLOAD_TYPES)
+                table, refresh, files, add, status, picker, view = _documents_tab(gr, UPLOAD_TYPES, read_only)
+            with gr.Tab("Evaluate", id="evaluate"):
+                _evaluate_tab(gr, EvaluateTab(holder, config, feedback_file), readers, current)
 
-        chat_io = dict(inputs=[box, state], outputs=[chatbot, state, box], api_visibility="private")
-        box.submit(handlers.respond, **chat_io)
-        ask_button.click(handlers.respond, **chat_io)
-        clear_button.click(handlers.new_conversation, outputs=[chatbot, state, box], api_visibility="private")
+        chat_io = dict(inputs=[chat.box, state, chat.reader], outputs=[chat.chatbot, state, chat.box], **private)
+        chat.box.submit(handlers.respond, **chat_io)
+        chat.ask.click(handlers.respond, **chat_io)
+        chat.clear.click(handlers.new_conversation, outputs=[chat.chatbot, state, chat.box], **private)
+        if feedback_file is not None:
+            chat.chatbot.like(handlers.vote, inputs=[state], outputs=[chat.note, state, chat.fix_row], **private)
+            chat.fix_send.click(handlers.correct, inputs=[chat.fix_box, state],
+                                outputs=[chat.note, state, chat.fix_box, chat.fix_row], **private)  # fmt: skip
+            chat.fix_none.click(handlers.no_answer, inputs=[state], outputs=[chat.note, state, chat.fix_row],
+                                **private)  # fmt: skip
 
-        listing = dict(outputs=[table, picker], api_visibility="private")
+        listing = dict(outputs=[table, picker], **private)
         docs_tab.select(handlers.list_documents, **listing)
         refresh.click(handlers.list_documents, **listing)
-        add.click(handlers.upload, inputs=[files], outputs=[status, table, picker], api_visibility="private")
-        picker.change(handlers.show_document, inputs=[picker, state], outputs=[view], api_visibility="private")
+        if not read_only:
+            add.click(handlers.upload, inputs=[files], outputs=[status, table, picker], **private)
+        picker.change(handlers.show_document, inputs=[picker, state], outputs=[view], **private)
         # Re-highlight when the user comes back to the tab after new answers.
-        docs_tab.select(handlers.show_document, inputs=[picker, state], outputs=[view], api_visibility="private")
+        docs_tab.select(handlers.show_document, inputs=[picker, state], outputs=[view], **private)
 
         gr.api(handlers.ask_api, api_name="ask", concurrency_limit=CONCURRENCY)
     app.queue(default_concurrency_limit=CONCURRENCY)
     return app
 
 
-def _chat_tab(gr):
+@dataclass(frozen=True)
+class ChatControls:
+    chatbot: Any
+    box: Any
+    ask: Any
+    clear: Any
+    reader: Any
+    note: Any  # what happened to the last feedback
+    fix_row: Any  # "the right answer is …" / "the documents don't say", shown after a 👎
+    fix_box: Any
+    fix_send: Any
+    fix_none: Any
+
+
+def _chat_tab(gr, readers: Sequence[str], current: str, feedback: bool) -> ChatControls:
     chatbot = gr.Chatbot(
         label="Conversation",
         elem_id="qa-chat",
         height=560,
         latex_delimiters=[],  # "$" in news text is money, not maths
         buttons=["copy"],  # no "share": nothing leaves this machine
-        feedback_options=None,
+        feedback_options=("Like", "Dislike") if feedback else None,  # rendered as 👍 / 👎
         placeholder="Answers cite the passage they come from; the Documents tab lists what is indexed.",
     )
     with gr.Row():
@@ -106,12 +145,20 @@ def _chat_tab(gr):
             autofocus=True,
         )
         ask_button = gr.Button("Ask", variant="primary", elem_id="qa-ask", scale=1)
-    clear_button = gr.Button("New conversation", size="sm")
+    with gr.Row():
+        clear_button = gr.Button("New conversation", size="sm", scale=1)
+        reader = gr.Dropdown(choices=list(readers), value=current, label="Reader", elem_id="qa-reader", scale=1,
+                             interactive=len(readers) > 1, info=READER_INFO)  # fmt: skip
+    note = gr.Markdown(elem_id="qa-feedback-note")
+    with gr.Row(visible=False, elem_id="qa-fix") as fix_row:
+        fix_box = gr.Textbox(placeholder="The right answer is …", show_label=False, elem_id="qa-fix-text", scale=6)
+        fix_send = gr.Button("Save the right answer", size="sm", elem_id="qa-fix-send", scale=2)
+        fix_none = gr.Button("The documents don't say", size="sm", elem_id="qa-fix-none", scale=2)
     gr.Examples(examples=[[q] for q in EXAMPLES], inputs=[box], label="Try")
-    return chatbot, box, ask_button, clear_button
+    return ChatControls(chatbot, box, ask_button, clear_button, reader, note, fix_row, fix_box, fix_send, fix_none)
 
 
-def _documents_tab(gr, upload_types: Sequence[str]):
+def _documents_tab(gr, upload_types: Sequence[str], read_only: bool):
     table = gr.Dataframe(
         headers=["Title", "Document id", "Characters", "Chunks"],
         datatype=["str", "str", "number", "number"],
@@ -124,17 +171,52 @@ def _documents_tab(gr, upload_types: Sequence[str]):
         file_types=list(upload_types),
         label="Add documents (.txt, .md, .html, .pdf; at most 5 MB each)",
         elem_id="qa-upload",
+        visible=not read_only,
     )
-    add = gr.Button("Add to the index", variant="primary")
-    status = gr.Markdown(elem_id="qa-upload-status")
+    add = gr.Button("Add to the index", variant="primary", visible=not read_only)
+    status = gr.Markdown("This server is read-only: documents cannot be added." if read_only else "",
+                         elem_id="qa-upload-status")  # fmt: skip
     picker = gr.Dropdown(label="Show a document", choices=[], interactive=True)
     view = gr.HTML(elem_id="qa-document")
     return table, refresh, files, add, status, picker, view
 
 
-def launch(app: "gr.Blocks", host: str = "127.0.0.1", port: int | None = None, share: bool = False, block: bool = True):
-    """Serve ``app``; with ``block=False`` return at once (tests, benchmarks) with the local URL."""
+def _evaluate_tab(gr, tab, readers: Sequence[str], current: str) -> None:
+    from ui.evaluate import QUESTION_TYPES, source_choices
+
+    gr.Markdown(EVALUATE_HELP)
+    with gr.Row():
+        source = gr.Radio(source_choices(tab.feedback_file), value="gold", label="Questions", elem_id="qa-eval-source",
+                          scale=2)  # fmt: skip
+        upload = gr.File(file_types=list(QUESTION_TYPES), label="Question set (.csv, .jsonl)", type="filepath",
+                         elem_id="qa-eval-upload", scale=2)  # fmt: skip
+        chosen = gr.Dropdown(choices=list(readers), value=[current], multiselect=True, max_choices=2,
+                             label="Reader (two: side by side)", elem_id="qa-eval-readers", scale=1)  # fmt: skip
+    run = gr.Button("Run the evaluation", variant="primary", elem_id="qa-eval-run")
+    figures = gr.Markdown(elem_id="qa-eval-figures")
+    plots = gr.Gallery(label="Plots", columns=3, height="auto", elem_id="qa-eval-plots", object_fit="contain")
+    table = gr.Dataframe(label="Every question, misses first (click a header to sort)", interactive=False,
+                         wrap=True, max_height=600, elem_id="qa-eval-table")  # fmt: skip
+    files = gr.File(label="Report (Markdown and JSON)", file_count="multiple", interactive=False,
+                    elem_id="qa-eval-files")  # fmt: skip
+    history = gr.State([])
+    with gr.Accordion("Runs this session, side by side", open=False):
+        runs_so_far = gr.Markdown(elem_id="qa-eval-runs")
+    upload.upload(lambda: "upload", outputs=[source], api_visibility="private")
+    # One evaluation at a time, in its own queue: chat questions keep their own workers meanwhile.
+    run.click(tab.run, inputs=[source, upload, chosen, history],
+              outputs=[figures, plots, table, files, history, runs_so_far], api_visibility="private",
+              concurrency_limit=1, concurrency_id="evaluate")  # fmt: skip
+
+
+def launch(app: "gr.Blocks", host: str = "127.0.0.1", port: int | None = None, share: bool = False, block: bool = True,
+           auth: Sequence[tuple[str, str]] | None = None):  # fmt: skip
+    """Serve ``app``; with ``block=False`` return at once (tests, benchmarks) with the local URL.
+
+    ``auth``: (user, password) pairs; then every page, upload and event needs a login (Gradio's own).
+    """
     _, url, _ = app.launch(
+        auth=list(auth) if auth else None,
         server_name=host,
         server_port=port,
         share=share,

@@ -14,16 +14,17 @@ the models load (``qa.question``); follow-ups go through the same loop as the te
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import gradio as gr
 
 from qa.errors import QuestionError
 from qa.followup import Conversation, reply
 from qa.question import normalize_question
+from ui.feedback import FeedbackEvent, append_event
+from ui.pipelines import LOADING_NOTE, LazyPipeline  # noqa: F401 - LazyPipeline is part of this module's API
 from ui.render import document_rows, esc, render_answer, render_document, render_error
 
 if TYPE_CHECKING:
@@ -31,33 +32,19 @@ if TYPE_CHECKING:
 
 UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf")
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-LOADING_NOTE = "Loading the index and the models (first question only)…"
 THINKING_NOTE = "Reading the documents…"
 SHOWN_QUESTION_CHARS = 500  # a 20,000-character paste is refused; the chat shows only its start
 
 
-class LazyPipeline:
-    """Builds the pipeline once per process, on first use, whichever user asks first."""
+@dataclass(frozen=True)
+class Shown:
+    """An answer the chat showed, kept so that feedback on it can be written down."""
 
-    def __init__(self, factory: Callable[[], "Pipeline"]):
-        self._factory = factory
-        self._pipeline: Pipeline | None = None
-        self._load_lock = threading.Lock()
-        # Ingesting changes the index: one upload at a time (answering stays concurrent).
-        self.write_lock = threading.Lock()
-
-    @property
-    def loaded(self) -> bool:
-        return self._pipeline is not None
-
-    def get(self, progress: Any = None) -> "Pipeline":
-        if self._pipeline is None:
-            with self._load_lock:
-                if self._pipeline is None:  # another thread may have loaded it while we waited
-                    if progress is not None:
-                        progress(0.0, desc=LOADING_NOTE)
-                    self._pipeline = self._factory()
-        return self._pipeline
+    question: str  # as understood (a follow-up resolved), so it can be asked again on its own
+    answer: str | None  # None: "the documents don't say"
+    doc_id: str | None  # of its first citation
+    score: float
+    reader: str
 
 
 @dataclass(frozen=True)
@@ -67,9 +54,14 @@ class ChatState:
     messages: tuple[dict, ...] = ()
     conversation: Conversation = Conversation()
     cited: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end) of every citation shown
+    shown: tuple[tuple[int, Shown], ...] = ()  # (index in messages, answer) of every answer given
+    feedback_on: int | None = None  # the answer a correction applies to: the last one voted down
 
     def spans_in(self, doc_id: str) -> list[tuple[int, int]]:
         return [(start, end) for d, start, end in self.cited if d == doc_id]
+
+    def answer_at(self, index: int | None) -> Shown | None:
+        return next((s for i, s in self.shown if i == index), None)
 
 
 def _message(role: str, content: str) -> dict:
@@ -85,9 +77,13 @@ def _user_bubble(asked: str) -> str:
 class Handlers:
     """Event handlers; every per-user value comes in and goes out through arguments."""
 
-    def __init__(self, holder: LazyPipeline, max_question_chars: int):
+    def __init__(self, holder: LazyPipeline, max_question_chars: int, feedback_file: Path | None = None,
+                 read_only: bool = False) -> None:  # fmt: skip
+        """``feedback_file``: where 👍/👎 go (None: no feedback); ``read_only``: every document change refused."""
         self.holder = holder
         self.max_question_chars = max_question_chars
+        self.feedback_file = feedback_file
+        self.read_only = read_only
 
     def _question(self, message: str | None) -> str:
         """The message as the pipeline takes it; a QuestionError says what to fix (no model is loaded)."""
@@ -95,9 +91,12 @@ class Handlers:
 
     # -- chat ---------------------------------------------------------------------------------
     def respond(
-        self, message: str, state: ChatState, progress=gr.Progress(track_tqdm=True)
+        self, message: str, state: ChatState, reader: str | None = None, progress=gr.Progress(track_tqdm=True)
     ) -> Iterator[tuple[list[dict], ChatState, str]]:
-        """Answer one chat message; yields first a placeholder so the user sees work is under way."""
+        """Answer one chat message with ``reader`` (a name from the menu; None: the configured one).
+
+        Yields first a placeholder so the user sees work is under way.
+        """
         state = state if state is not None else ChatState()
         asked = (message or "").strip()
         shown = list(state.messages) + [_message("user", _user_bubble(asked))]
@@ -109,13 +108,19 @@ class Handlers:
         note = THINKING_NOTE if self.holder.loaded else LOADING_NOTE
         yield shown + [_message("assistant", f"<em>{note}</em>")], state, ""
         try:
-            turn = reply(self.holder.get(progress), question, state.conversation)
+            pipeline = self.holder.get(progress, reader)
+            with self.holder.lock:
+                turn = reply(pipeline, question, state.conversation)
         except Exception as error:  # noqa: BLE001 - a broken index or model must not freeze the chat
             yield self._finish(state, shown, render_error(str(error) or type(error).__name__), "")
             return
-        cited = tuple((c.doc_id, c.start, c.end) for c in turn.answer.citations)
-        state = replace(state, conversation=turn.conversation, cited=state.cited + cited)
-        yield self._finish(state, shown, render_answer(turn.answer, asked=question), "")
+        answer = turn.answer
+        cited = tuple((c.doc_id, c.start, c.end) for c in answer.citations)
+        record = Shown(answer.question, answer.text, answer.citations[0].doc_id if answer.citations else None,
+                       answer.score, reader or "default")  # fmt: skip
+        state = replace(state, conversation=turn.conversation, cited=state.cited + cited,
+                        shown=state.shown + ((len(shown), record),))  # fmt: skip
+        yield self._finish(state, shown, render_answer(answer, asked=question), "")
 
     @staticmethod
     def _finish(state: ChatState, shown: list[dict], reply_html: str, box: str):
@@ -127,6 +132,53 @@ class Handlers:
     def new_conversation() -> tuple[list[dict], ChatState, str]:
         return [], ChatState(), ""
 
+    # -- feedback -----------------------------------------------------------------------------
+    def vote(self, state: ChatState, like: gr.LikeData):
+        """👍 or 👎 on an answer: one line in the feedback set; a 👎 opens the correction row for it."""
+        state = state if state is not None else ChatState()
+        index = like.index if isinstance(like.index, int) else like.index[0]
+        shown = state.answer_at(index)
+        if shown is None or like.liked not in (True, False):
+            return "", state, gr.update()
+        if like.liked:
+            reference = (shown.answer,) if shown.answer is not None else ()
+            note = self._save(FeedbackEvent(shown.question, "up", shown.answer, reference,
+                                            shown.doc_id if shown.answer is not None else None, shown.score,
+                                            shown.reader))  # fmt: skip
+            return note, replace(state, feedback_on=None), gr.update(visible=False)
+        note = self._save(FeedbackEvent(shown.question, "down", shown.answer, None, None, shown.score, shown.reader))
+        ask = " What is the right answer?" if note.startswith("Thanks") else ""
+        return note + ask, replace(state, feedback_on=index), gr.update(visible=True)
+
+    def correct(self, right_answer: str, state: ChatState):
+        """"The right answer is …" for the answer voted down last (or the last answer)."""
+        text = " ".join((right_answer or "").split())
+        if not text:
+            return "Type the right answer first, or choose “The documents don't say”.", state, right_answer, gr.update()
+        return self._correction(state, (text,), "correction") + ("", gr.update(visible=False))
+
+    def no_answer(self, state: ChatState):
+        """"The documents don't say" for the answer voted down last (or the last answer)."""
+        return self._correction(state, (), "no-answer") + (gr.update(visible=False),)
+
+    def _correction(self, state: ChatState, answers: tuple[str, ...], vote: str):
+        state = state if state is not None else ChatState()
+        index = state.feedback_on if state.feedback_on is not None else (state.shown[-1][0] if state.shown else None)
+        shown = state.answer_at(index)
+        if shown is None:
+            return "Ask a question first; feedback is about an answer.", state
+        event = FeedbackEvent(shown.question, vote, shown.answer, answers, None, shown.score, shown.reader)
+        return self._save(event), replace(state, feedback_on=None)
+
+    def _save(self, event: FeedbackEvent) -> str:
+        if self.feedback_file is None:
+            return "Feedback is turned off on this server."
+        try:
+            append_event(self.feedback_file, event)
+        except OSError as error:
+            return f"Sorry: the feedback could not be saved ({esc(error.strerror or str(error))})."
+        return "Thanks: saved to the feedback question set."
+
     # -- API ----------------------------------------------------------------------------------
     def ask_api(self, question: str) -> dict:
         """Answer one question; returns the same JSON object as ``python -m qa ask --json``."""
@@ -134,7 +186,9 @@ class Handlers:
             question = self._question(question)
         except QuestionError as error:
             raise gr.Error(str(error)) from error
-        return self.holder.get().ask(question).to_json()
+        pipeline = self.holder.get()
+        with self.holder.lock:
+            return pipeline.ask(question).to_json()
 
     # -- documents ----------------------------------------------------------------------------
     def list_documents(self, progress=gr.Progress(track_tqdm=True)):
@@ -156,12 +210,14 @@ class Handlers:
 
     def upload(self, files: list[str] | None, progress=gr.Progress(track_tqdm=True)):
         """Load the uploaded files, add the good ones to the index, and say what happened to each."""
+        if self.read_only:  # the upload controls are not shown then; this refuses a direct call
+            return "This server is read-only: documents cannot be added.", *self.list_documents()
         if not files:
             return "Choose one or more files to add first.", *self.list_documents()
         lines, docs = read_uploads([Path(f) for f in files])
         if docs:
             pipeline = self.holder.get(progress)
-            with self.holder.write_lock:
+            with self.holder.write_lock, self.holder.lock:
                 try:
                     report = pipeline.ingest(docs)  # under the pipeline lock: no question reads a half-updated index
                 except (OSError, ValueError, RuntimeError) as error:
