@@ -6,6 +6,7 @@ they are skipped, with the reason, only where /usr/bin/chromium is missing.
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -253,3 +254,216 @@ def test_concurrent_first_questions_load_the_pipeline_once(stub_handlers):
     for t in threads:
         t.join()
     assert calls == [1]
+
+
+# ---- feedback, readers, read-only, the Evaluate tab's pure parts --------------------------
+def like(index: int, liked: bool):
+    import gradio as gr
+
+    return gr.LikeData(None, {"index": index, "value": None, "liked": liked})
+
+
+@pytest.fixture()
+def feedback_handlers(tmp_path):
+    from ui.handlers import Handlers, LazyPipeline
+
+    path = tmp_path / "default.feedback.jsonl"
+    return Handlers(LazyPipeline(StubPipeline), 1000, feedback_file=path), path
+
+
+def test_votes_and_corrections_become_question_set_lines(feedback_handlers):
+    from eval.questions import load_questions
+    from ui.handlers import ChatState
+
+    handlers, path = feedback_handlers
+    _, (_, state, _) = run_turn(handlers, KIRBY_Q, ChatState())
+    note, state, row = handlers.vote(state, like(1, True))
+    assert note.startswith("Thanks") and row["visible"] is False
+    _, (_, state, _) = run_turn(handlers, "Who is the president of Serbia?", state)
+    note, state, row = handlers.vote(state, like(3, False))
+    assert "What is the right answer?" in note and row["visible"] is True and state.feedback_on == 3
+    note, state, box, row = handlers.correct("  Aleksandar   Vučić ", state)
+    assert note.startswith("Thanks") and box == "" and state.feedback_on is None
+    handlers.no_answer(state)  # no 👎 pending: applies to the last answer
+    assert handlers.vote(state, like(0, True))[0] == ""  # the user's own message: nothing to record
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [(r["feedback"], r["answers"]) for r in rows] == [
+        ("up", ["John Kirby"]), ("down", None), ("correction", ["Aleksandar Vučić"]), ("no-answer", [])]
+    assert rows[0]["doc_id"] == "evil" and rows[1]["shown"] == "John Kirby" and rows[0]["reader"] == "default"
+    ds = load_questions(path)  # the last word on each question wins
+    assert [(i.question, i.answers) for i in ds.items] == [(KIRBY_Q, ("John Kirby",)),
+                                                           ("Who is the president of Serbia?", ())]
+
+
+def test_feedback_turned_off_and_correction_needs_text(stub_handlers):
+    from ui.handlers import ChatState
+
+    handlers, _, _ = stub_handlers
+    _, (_, state, _) = run_turn(handlers, KIRBY_Q, ChatState())
+    assert handlers.vote(state, like(1, True))[0] == "Feedback is turned off on this server."
+    assert handlers.correct("   ", state)[0].startswith("Type the right answer first")
+    assert handlers.no_answer(ChatState())[0].startswith("Ask a question first")
+
+
+def test_twenty_events_from_eight_chat_clients_all_saved_once(feedback_handlers):
+    from ui.handlers import ChatState
+
+    handlers, path = feedback_handlers
+
+    def client(n: int) -> None:
+        _, (_, state, _) = run_turn(handlers, KIRBY_Q, ChatState())
+        for i in range(n):
+            _, (_, state, _) = run_turn(handlers, f"Question {i}?", state) if i else (None, (None, state, None))
+            handlers.vote(state, like(len(state.messages) - 1, True))
+
+    counts = [3, 3, 3, 3, 2, 2, 2, 2]  # 20 events from 8 clients
+    threads = [threading.Thread(target=client, args=(n,)) for n in counts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rows = [json.loads(line) for line in path.read_bytes().decode("utf-8").split("\n")[:-1]]
+    assert len(rows) == 20 and all(r["feedback"] == "up" for r in rows)
+
+
+def test_read_only_refuses_uploads_server_side(tmp_path):
+    from ui.handlers import Handlers, LazyPipeline
+
+    class Listed(StubPipeline):
+        def __init__(self):
+            super().__init__()
+            self.store.stats = lambda: []
+            self.ingested = []
+            self.ingest = self.ingested.append
+
+    stub = Listed()
+    handlers = Handlers(LazyPipeline(lambda: stub), 1000, read_only=True)
+    doc = tmp_path / "a.txt"
+    doc.write_text("Kirby spoke.", encoding="utf-8")
+    status, *_ = handlers.upload([str(doc)], progress=None)
+    assert "read-only" in status and stub.ingested == []
+
+
+def test_reader_menu_offers_readers_whose_folder_exists(tmp_path, monkeypatch):
+    import dataclasses
+
+    from qa import config as qa_config
+    from ui.pipelines import reader_choices
+
+    (tmp_path / "fast").mkdir()
+    monkeypatch.setattr(qa_config, "READERS", {"fast": tmp_path / "fast", "accurate": tmp_path / "accurate"})
+    monkeypatch.setattr("ui.pipelines.READERS", qa_config.READERS)
+    cfg = dataclasses.replace(Config(), reader_model=str(tmp_path / "fast"))
+    monkeypatch.setattr("ui.pipelines.reader_name", lambda m: "fast" if m == str(tmp_path / "fast") else m)
+    assert reader_choices(cfg) == (["fast"], "fast")
+    (tmp_path / "accurate").mkdir()
+    assert reader_choices(cfg) == (["fast", "accurate"], "fast")
+    assert reader_choices(dataclasses.replace(cfg, reader_model="my/model")) == (["my/model", "fast", "accurate"],
+                                                                                   "my/model")
+
+
+def test_question_rows_put_misses_first_and_runs_side_by_side():
+    from eval.metrics import QuestionResult, summarize
+    from eval.run import EvalRun
+    from ui.evaluate import glance, question_rows
+
+    def result(qid, f1, score, prediction):
+        return QuestionResult(qid, f"{qid}?", ("Kirby",), prediction, prediction, score, f1, f1, f1, rank=1,
+                              retrieve_ms=1.0, read_ms=2.0, cited=f"{prediction} said.")  # fmt: skip
+
+    def run(label, results):
+        return EvalRun(label, "open", "q.csv", (), 0.5, tuple(results), summarize(results), 1.0)
+
+    fast = run("fast", [result("a", 1.0, 0.9, "Kirby"), result("b", 0.0, 0.8, "Vucic"), result("c", 0.0, 0.3, None)])
+    headers, rows = question_rows([fast])
+    assert headers[:4] == ["question", "reference", "answer", "F1"] and [r[0] for r in rows] == ["b?", "c?", "a?"]
+    assert rows[1][2] == "(abstained)" and rows[0][6] == "Vucic said."
+    accurate = run("accurate", [result("a", 0.0, 0.7, "Vucic"), result("b", 1.0, 0.95, "Kirby"),
+                                result("c", 1.0, 0.99, "Kirby")])  # fmt: skip
+    headers, rows = question_rows([fast, accurate])
+    assert "answer (fast)" in headers and "answer (accurate)" in headers
+    # lowest F1 of either run (a, b: 0; c: 0 too, fast abstained), then the surest answer among equals
+    assert [r[0] for r in rows] == ["c?", "b?", "a?"]
+    assert glance(fast).startswith("**fast** · 3 questions (0 without an answer): EM **33.3**")
+
+
+# ---- the Evaluate tab and feedback in a real browser -------------------------------------
+FIVE_QUESTIONS = (
+    "question,answer,doc_id\n"
+    f"{KIRBY_Q},John Kirby|Kirby,serbian-military-buildup-kosovo-border.txt\n"
+    "Near which village was the battle?,Banjska,\n"
+    "When did Kosovo declare independence?,2008|in 2008,\n"
+    "Who is the prime minister of Kosovo?,Albin Kurti,\n"
+    "What is the population of Kosovo?,,\n"
+)
+DOCS_SCREENSHOT = REPO_ROOT / "docs" / "evaluate-tab.png"
+
+
+@pytest.fixture(scope="module")
+def feedback_app(real_pipeline, tmp_path_factory):
+    from ui.app import build_app, launch
+
+    feedback = tmp_path_factory.mktemp("feedback") / "default.feedback.jsonl"
+    app = build_app(Config(), lambda: real_pipeline, feedback_file=feedback)
+    url = launch(app, host="127.0.0.1", port=free_port(), block=False)
+    yield url, feedback
+    app.close()
+
+
+def test_browser_evaluates_an_uploaded_csv_and_shows_figures_plots_and_table(browser, feedback_app, tmp_path):
+    url, _ = feedback_app
+    questions = tmp_path / "five.csv"
+    questions.write_text(FIVE_QUESTIONS, encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page.goto(url)
+    page.get_by_role("tab", name="Evaluate").click()
+    page.locator("#qa-eval-upload input[type=file]").set_input_files(str(questions))
+    page.get_by_label("A file I upload").wait_for(timeout=30_000)
+    page.wait_for_function("document.querySelector('#qa-eval-source input[value=upload]')?.checked", timeout=30_000)
+    page.locator("#qa-eval-run").click()
+    figures = page.locator("#qa-eval-figures")
+    figures.get_by_text("questions (1 without an answer)").wait_for(timeout=600_000)
+    assert "EM" in figures.inner_text() and "recall@5" in figures.inner_text()
+    table = page.locator("#qa-eval-table")
+    assert "Banjska" in table.inner_text() and "John Kirby" in table.inner_text()
+    assert table.locator("tbody tr").count() == 5
+    assert page.locator("#qa-eval-plots img").count() == 3
+    assert page.locator("#qa-eval-files").get_by_text("report.md").count() >= 1
+    DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(tmp_path / "evaluate.png"), full_page=True)
+    shutil.copyfile(tmp_path / "evaluate.png", DOCS_SCREENSHOT)
+    page.close()
+
+
+def test_browser_feedback_lands_in_the_question_set(browser, feedback_app):
+    url, feedback = feedback_app
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    ask_in_browser(page, url, KIRBY_Q)
+    page.locator("#qa-chat").get_by_role("button", name="Like").last.click()
+    page.locator("#qa-feedback-note").get_by_text("Thanks").wait_for(timeout=60_000)
+    page.locator("#qa-chat").get_by_role("button", name="Dislike").last.click()
+    page.locator("#qa-fix-text textarea").wait_for(timeout=60_000)
+    page.locator("#qa-fix-text textarea").fill("Kirby")
+    page.locator("#qa-fix-send").click()
+    page.locator("#qa-feedback-note").get_by_text("Thanks").wait_for(timeout=60_000)
+    page.wait_for_function("!document.querySelector('#qa-fix-text textarea')?.value", timeout=60_000)
+    rows = [json.loads(line) for line in feedback.read_text(encoding="utf-8").splitlines()]
+    assert [r["feedback"] for r in rows] == ["up", "down", "correction"]
+    assert rows[-1]["answers"] == ["Kirby"] and rows[0]["question"] == KIRBY_Q
+    page.close()
+
+
+def test_auth_file_is_user_password_lines(tmp_path):
+    from ui.__main__ import parse_args, read_auth_file
+
+    path = tmp_path / "users"
+    path.write_text("# who may log in\nalice:s3cret:with:colons\n\nbob:pw\n", encoding="utf-8")
+    assert read_auth_file(path) == [("alice", "s3cret:with:colons"), ("bob", "pw")]
+    for text, message in [("alice\n", "line 1: write user:password"), ("# none\n", "holds no user:password")]:
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(SystemExit, match=message):
+            read_auth_file(path)
+    with pytest.raises(SystemExit, match="cannot read the auth file"):
+        read_auth_file(tmp_path / "missing")
+    args = parse_args(["--read-only", "--no-feedback", "--auth-file", str(path)])
+    assert args.read_only and args.no_feedback and args.auth_file == path
