@@ -2,8 +2,8 @@
 
 The questions come from an uploaded CSV/JSONL (or SQuAD JSON) file, the bundled gold set or the
 chat's feedback set. A question set is asked against the chat's index, through the chat's
-pipelines (one per reader picked), one question at a time under the same lock as the chat's
-questions, so a chat question waits for at most one evaluation question. The bundled gold set is
+pipelines (one per reader picked), one question at a time, alongside the chat's questions (they
+hold the same lock shared and may share the reader's forward passes), so the chat keeps answering. The bundled gold set is
 a SQuAD file and, as in ``python -m eval``, is asked against an index of its own paragraph, so
 its figures are the command line's. Two readers picked are two runs, side by side.
 

@@ -109,7 +109,7 @@ class Handlers:
         yield shown + [_message("assistant", f"<em>{note}</em>")], state, ""
         try:
             pipeline = self.holder.get(progress, reader)
-            with self.holder.lock:
+            with self.holder.lock.shared():
                 turn = reply(pipeline, question, state.conversation)
         except Exception as error:  # noqa: BLE001 - a broken index or model must not freeze the chat
             yield self._finish(state, shown, render_error(str(error) or type(error).__name__), "")
@@ -187,7 +187,7 @@ class Handlers:
         except QuestionError as error:
             raise gr.Error(str(error)) from error
         pipeline = self.holder.get()
-        with self.holder.lock:
+        with self.holder.lock.shared():
             return pipeline.ask(question).to_json()
 
     # -- documents ----------------------------------------------------------------------------
@@ -217,7 +217,7 @@ class Handlers:
         lines, docs = read_uploads([Path(f) for f in files])
         if docs:
             pipeline = self.holder.get(progress)
-            with self.holder.write_lock, self.holder.lock:
+            with self.holder.write_lock, self.holder.lock.exclusive():
                 try:
                     report = pipeline.ingest(docs)  # under the pipeline lock: no question reads a half-updated index
                 except (OSError, ValueError, RuntimeError) as error:

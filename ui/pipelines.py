@@ -1,10 +1,10 @@
 """The chat's pipelines: one per reader, built on first use, sharing one index and one lock.
 
 The first pipeline (the configured reader) is built by the factory; another reader picked in the
-menu gets a pipeline of its own over the *same* index, built once. Every question, every
-evaluation question and every upload goes through ``lock``, so an upload never changes the index
-under a question read by another reader's pipeline (a ``Pipeline`` only locks itself). Answering
-was one question at a time already; this keeps it so across readers.
+menu gets a pipeline of its own over the *same* index, built once. Questions (the chat's and the
+Evaluate tab's, every reader's) hold ``lock`` shared, so they still run together and share the
+reader's forward passes; an upload holds it exclusively, so it never changes the index under a
+question of another reader's pipeline (a ``Pipeline`` only locks itself).
 
     holder = LazyPipeline(lambda: Pipeline.from_config(config), with_reader=reader_pipeline(config))
     holder.get(reader="accurate").ask("Who is John Kirby?")
@@ -13,6 +13,8 @@ was one question at a time already; this keeps it so across readers.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable
 
 from qa.config import READERS, Config, reader_name, reader_path
@@ -55,8 +57,7 @@ class LazyPipeline:
         self._pipeline: Pipeline | None = None
         self._others: dict[str, Pipeline] = {}
         self._load_lock = threading.Lock()
-        # Questions (every reader's), evaluation questions and uploads, one at a time: see the module docstring.
-        self.lock = threading.RLock()
+        self.lock = SharedLock()  # questions shared, uploads exclusive: see the module docstring
         self.write_lock = threading.Lock()  # one upload at a time
 
     @property
@@ -83,19 +84,58 @@ class LazyPipeline:
         return self._others[reader]
 
 
-class Serialized:
-    """A pipeline whose ``ask`` and ``retrieve`` take the holder's lock (evaluation runs use it)."""
+class SharedLock:
+    """Any number of ``shared()`` holders at once, or one ``exclusive()``; a waiting writer goes next.
 
-    def __init__(self, pipeline: "Pipeline", lock) -> None:
+    A writer waiting keeps new readers out, so an upload is not starved by a stream of questions.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing and not self._writers_waiting)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            self._cond.wait_for(lambda: not self._writing and not self._readers)
+            self._writers_waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
+class Serialized:
+    """A pipeline whose ``ask`` and ``retrieve`` hold the holder's lock shared (evaluation runs use it)."""
+
+    def __init__(self, pipeline: "Pipeline", lock: SharedLock) -> None:
         self._pipeline = pipeline
         self._lock = lock
 
     def ask(self, question: str, conversation=None):
-        with self._lock:
+        with self._lock.shared():
             return self._pipeline.ask(question, conversation)
 
     def retrieve(self, query: str, k: int | None = None):
-        with self._lock:
+        with self._lock.shared():
             return self._pipeline.retrieve(query, k)
 
     def __getattr__(self, name: str):  # store, config, reader, threshold: read as they are
