@@ -16,8 +16,6 @@ the entry point (``qa.question``).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,9 +34,9 @@ from eval.metrics import (
     overlaps_any,
     summarize,
 )
-from qa.config import READERS, REPO_ROOT, Config, reader_name, reader_path
+from eval.indexes import EVAL_INDEX_ROOT, index_cache_dir, open_eval_index, open_question_index  # noqa: F401
+from qa.config import READERS, Config, reader_name, reader_path
 
-EVAL_INDEX_ROOT = REPO_ROOT / ".cache" / "eval-index"
 RECALL_K = 20  # chunks retrieved per question for recall@k and MRR (the reader reads config.top_k of its own)
 READ_BLOCK = 256  # questions per reader call in reader-only runs (bounds memory, drives the progress bar)
 
@@ -106,38 +104,6 @@ def _coerce(base: Config, name: str, value: str):
         if isinstance(exc, ConfigError):
             raise
         raise ConfigError(f"--compare {name}={value!r}: {name} takes a {type(current).__name__} value.") from None
-
-
-def index_cache_dir(dataset: Dataset, config: Config) -> Path:
-    """Where the index of a file's paragraphs is cached: keyed by file content, embedder and chunking.
-
-    The question limit is not part of the key: the corpus is always every paragraph of the file.
-    """
-    key = f"{dataset.sha256}|{config.embed_model}|{config.chunk_words}|{config.chunk_overlap_sentences}"
-    return EVAL_INDEX_ROOT / hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-def open_eval_index(dataset: Dataset, config: Config, progress: bool = True):
-    """Reuse the cached index of the dataset's paragraphs, or build it (a partial build is redone)."""
-    from index.embedder import Embedder
-    from index.store import IndexStore, StoreError
-
-    path = index_cache_dir(dataset, config)
-    done = path.with_name(path.name + ".done")  # written only after every document is in
-    embedder = Embedder(config.embed_model)
-    if done.is_file():
-        try:
-            return IndexStore.open(path, embedder=embedder)
-        except StoreError:
-            done.unlink()  # damaged cache: build it again
-    if path.exists():
-        shutil.rmtree(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    store = IndexStore.create(path, embedder, chunk_words=config.chunk_words,
-                              overlap_sentences=config.chunk_overlap_sentences)  # fmt: skip
-    store.add_documents(dataset.documents(), progress=progress)
-    done.write_text(f"{dataset.path}\n{len(dataset.contexts)} paragraphs\n", encoding="utf-8")
-    return store
 
 
 def score_open(item: QAItem, doc_text: str | None, hits, answer) -> QuestionResult:
@@ -326,31 +292,3 @@ def run_configs(
                 else open_question_index(dataset, config, progress)  # fmt: skip
         runs.append(evaluate_open(Pipeline(stores[where], reader, config), dataset, label, progress))
     return runs
-
-
-# -- the user's index: eval's only calls into index/ besides open_eval_index above -------------------------
-def open_user_index(config: Config, progress: bool = True):
-    """The index a user's questions are asked against, opened as the chat opens it (the default one built on first use)."""
-    from index.embedder import Embedder
-    from index.store import IndexStore, ensure_default_index
-
-    embedder = Embedder(config.embed_model)
-    if config.index_dir is None:
-        return ensure_default_index(config.default_index, list(config.corpus_paths), embedder, progress=progress,
-                                    chunk_words=config.chunk_words,
-                                    overlap_sentences=config.chunk_overlap_sentences)  # fmt: skip
-    return IndexStore.open(config.index_dir, embedder=embedder)
-
-
-def document_ids(store) -> set[str]:
-    """The ids of the documents an index holds (what a question set's doc_id column may name)."""
-    return {d.doc_id for d in store.documents()}
-
-
-def open_question_index(dataset: Dataset, config: Config, progress: bool = True):
-    """``open_user_index``, after checking that every document the set names is in it."""
-    from eval.questions import check_documents
-
-    store = open_user_index(config, progress)
-    check_documents(dataset, document_ids(store), config.index_path)
-    return store

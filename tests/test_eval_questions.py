@@ -141,7 +141,8 @@ def test_score_open_without_a_named_document_counts_chunks_that_say_the_answer()
     assert result.citation_ok and result.em == 1.0 and result.cited == sentence and result.cited_doc == "b.txt"
     wrong = Answer(item.question, "Serbia", 0.9, (Citation("a.txt", "A", 0, 6, 0, 21, "Serbia massed troops."),), (),
                    (), Timings(1.0, 2.0, 3.0))  # fmt: skip
-    assert score_open(item, None, hits[:1], wrong).citation_ok is False and score_open(item, None, [], wrong).rank is None
+    assert score_open(item, None, hits[:1], wrong).citation_ok is False
+    assert score_open(item, None, [], wrong).rank is None
 
 
 V2 = {"version": "v2.0", "data": [
@@ -177,3 +178,19 @@ def test_cli_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
     assert "--index is for a question set" in capsys.readouterr().err
     assert main(["--questions", str(GOLD_CSV), "--split", "x.json:report"]) == 2
     assert "There is no split file" in capsys.readouterr().err
+
+
+def test_gold_csv_against_the_index_scores_as_the_gold_json_on_its_own_paragraph(pipeline):
+    """The bar of issue 17 on a slice (the whole set: README, `python -m eval` with and without --questions)."""
+    from eval.run import evaluate_open, open_eval_index
+    from qa.pipeline import Pipeline
+
+    n = 25
+    as_json = clean_questions(load_squad(GOLD_ARTICLE, limit=n), 1000)
+    as_csv = clean_questions(load_questions(GOLD_CSV, limit=n), 1000)
+    own = Pipeline(open_eval_index(as_json, pipeline.config, progress=False), pipeline.reader, pipeline.config)
+    runs = [evaluate_open(own, as_json, progress=False), evaluate_open(pipeline, as_csv, progress=False)]
+    figures = [{k: v for k, v in r.summary.to_json().items() if "ms" not in k} for r in runs]
+    assert figures[0] == figures[1] and figures[0]["n"] == n
+    assert [(q.prediction, q.rank, q.citation_ok) for q in runs[0].results] == \
+        [(q.prediction, q.rank, q.citation_ok) for q in runs[1].results]  # fmt: skip

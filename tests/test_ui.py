@@ -38,6 +38,11 @@ class StubStore:
     def document(self, doc_id):
         return self.docs[doc_id]
 
+    def stats(self):
+        from index.persist import DocStats
+
+        return [DocStats(d.doc_id, d.title, len(d.text), 1) for d in self.docs.values()]
+
 
 class StubPipeline:
     """Answers "John Kirby" from the untrusted document, and records what it was asked, in which conversation."""
@@ -498,3 +503,20 @@ def test_shared_lock_lets_questions_overlap_and_uploads_wait_for_them():
     for t in [*askers, writer]:
         t.join()
     assert events[-1] == "upload" and sorted(events[:2]) == ["a in", "b in"]
+
+
+def test_browser_shows_document_titles_as_text_in_the_documents_tab(browser):
+    app, url = serve(StubPipeline)
+    try:
+        page = browser.new_page()
+        page.goto(url)
+        page.get_by_role("tab", name="Documents").click()
+        page.get_by_text("onerror=window.pwned=3").first.wait_for(timeout=120_000)  # the title, shown as text
+        page.get_by_label("Show a document").click()
+        page.get_by_role("option").first.click()
+        page.locator("#qa-document h3").wait_for(timeout=120_000)
+        assert "<img src=y" in page.locator("#qa-document h3").inner_text()
+        assert page.locator("img[src=y]").count() == 0 and page.evaluate("window.pwned === undefined")
+        page.close()
+    finally:
+        app.close()

@@ -1,11 +1,12 @@
 """The Evaluate tab: run a question set through the chat's own pipelines and show what ``--report`` shows.
 
-The questions come from an uploaded CSV/JSONL (or SQuAD JSON) file, the bundled gold set or the
+Questions come from an uploaded CSV/JSONL (or SQuAD JSON) file, the bundled gold set or the
 chat's feedback set. A question set is asked against the chat's index, through the chat's
-pipelines (one per reader picked), one question at a time, alongside the chat's questions (they
-hold the same lock shared and may share the reader's forward passes), so the chat keeps answering. The bundled gold set is
-a SQuAD file and, as in ``python -m eval``, is asked against an index of its own paragraph, so
-its figures are the command line's. Two readers picked are two runs, side by side.
+pipelines (one per reader picked), one question at a time, alongside the chat's questions (both
+hold the same lock shared and may share the reader's forward passes), so the chat keeps
+answering. The bundled gold set is a SQuAD file and, as in ``python -m eval``, is asked against
+an index of its own paragraph, so its figures are the command line's. Two readers picked are two
+runs, side by side.
 
     tab = EvaluateTab(holder, config, feedback_file=None)
     summary, plots, table, files, history, runs_md = tab.run("gold", None, ["fast"], [])
@@ -124,7 +125,8 @@ class EvaluateTab:
 
     def _run_one(self, dataset, reader: str, nth: int, of: int, progress) -> EvalRun:
         from eval.questions import check_documents
-        from eval.run import document_ids, evaluate_open, open_eval_index
+        from eval.indexes import document_ids, open_eval_index
+        from eval.run import evaluate_open
         from qa.pipeline import Pipeline
 
         progress(0.0, desc=f"Loading the {reader} reader…")

@@ -154,7 +154,8 @@ class Handlers:
         """"The right answer is …" for the answer voted down last (or the last answer)."""
         text = " ".join((right_answer or "").split())
         if not text:
-            return "Type the right answer first, or choose “The documents don't say”.", state, right_answer, gr.update()
+            note = "Type the right answer first, or choose “The documents don't say”."
+            return note, state, right_answer, gr.update()
         return self._correction(state, (text,), "correction") + ("", gr.update(visible=False))
 
     def no_answer(self, state: ChatState):
