@@ -110,18 +110,17 @@ def _write_json(path: Path, obj) -> None:
 def _dataset(args: argparse.Namespace, config: Config):
     """The questions of --squad, --gold or --questions, each cleaned as the CLI and the chat clean theirs."""
     from eval.datasets import DatasetError, load_split, load_squad
-    from eval.questions import clean_questions, load_questions
+    from eval.questions import FORMATS, clean_questions, load_questions
 
     split = load_split(args.split) if getattr(args, "split", None) else None
-    questions = getattr(args, "questions", None)
-    if questions is not None:
-        dataset = load_questions(questions, limit=args.limit)
-        if split is not None and dataset.has_own_corpus:
-            dataset = load_squad(questions, limit=args.limit, split=split)
-        elif split is not None:
+    path = getattr(args, "questions", None)
+    if path is not None and FORMATS.get(path.suffix.lower()) != "squad":
+        if split is not None:
             raise DatasetError("--split selects articles of a SQuAD-format file, not rows of a question set.")
+        dataset = load_questions(path, limit=args.limit)
     else:
-        dataset = load_squad(args.squad if args.squad is not None else args.gold, limit=args.limit, split=split)
+        path = path if path is not None else args.squad if args.squad is not None else args.gold
+        dataset = load_squad(path, limit=args.limit, split=split)
     if dataset.has_own_corpus and config.index_dir is not None:
         raise DatasetError("--index is for a question set (--questions FILE.csv or .jsonl): "
                            "a SQuAD-format file is indexed on its own.")

@@ -132,9 +132,9 @@ def _item(qa: dict, cid: str, path: Path, where: str) -> QAItem:
                   () if impossible else starts, impossible, tuple(qa.get("tags", ())))
 
 
-def _read_json(path: Path, what: str) -> tuple[object, bytes]:
+def _read_json(path: Path, what: str, example: str = "../shared/data/squad/dev-v1.1.json") -> tuple[object, bytes]:
     if not path.is_file():
-        raise DatasetError(f"There is no {what} at {path}: check the path (e.g. ../shared/data/squad/dev-v1.1.json).")
+        raise DatasetError(f"There is no {what} at {path}: check the path (e.g. {example}).")
     data = path.read_bytes()
     try:
         return json.loads(data.decode("utf-8-sig")), data
@@ -166,7 +166,7 @@ def load_split(spec: str) -> Split:
     file, sep, name = spec.rpartition(":")
     if not sep or not file or not name:
         raise DatasetError(f"--split {spec!r} is not FILE:NAME (e.g. ../shared/data/squad/dev-v2.0-split.json:report).")
-    raw, _ = _read_json(Path(file), "split file")
+    raw, _ = _read_json(Path(file), "split file", "../shared/data/squad/dev-v2.0-split.json")
     names = [k for k, v in raw.items() if isinstance(v, list)] if isinstance(raw, dict) else []
     if name not in names:
         raise DatasetError(f"{file} has no split {name!r}; its splits are: {', '.join(names) or 'none'}.")
