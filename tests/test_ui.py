@@ -401,7 +401,7 @@ FIVE_QUESTIONS = (
     "Who is the prime minister of Kosovo?,Albin Kurti,\n"
     "What is the population of Kosovo?,,\n"
 )
-DOCS_SCREENSHOT = REPO_ROOT / "docs" / "evaluate-tab.png"
+DOCS_SCREENSHOT = REPO_ROOT / "reports" / "evaluate-tab.png"  # copy it to docs/ to update the README's
 
 
 @pytest.fixture(scope="module")
