@@ -1,0 +1,116 @@
+"""Putting documents into an index and taking them out: chunk, embed only what changed, commit.
+
+A document whose text is unchanged (same content hash) is never re-chunked or re-embedded; a
+changed one is replaced whole; each call is one commit, so the work and the bytes written are
+proportional to what changed, not to the index.
+
+    >>> add_documents(store, embedder, load_path("reports/"))
+    IngestReport(added=3, updated=1, unchanged=12, chunks_embedded=41, removed=0)
+    >>> remove_documents(store, ["reports/old-memo"])
+    1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from corpus.chunking import chunk_document, sentence_spans
+from corpus.document import Chunk, Document
+from index.dense import unit_rows
+from index.errors import IndexModelError, StoreError
+from index.segment import SegmentData
+
+_EMBED_BATCH = 64
+_PROGRESS_MIN = 64  # fewer chunks than this embed too fast for a progress bar to help
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    added: int
+    updated: int
+    unchanged: int
+    chunks_embedded: int
+    removed: int = 0
+
+
+def add_documents(store, embedder, docs: Iterable[Document], progress: bool = False, *,
+                  remove_missing: Callable[[str], bool] | None = None) -> IngestReport:  # fmt: skip
+    """Add new documents and replace changed ones (same doc_id, other text); skip unchanged ones.
+
+    Args:
+        store: an ``IndexStore``; its recorded chunking is used.
+        embedder: must use the index's model.
+        docs: a repeated doc_id counts once (the last one wins).
+        remove_missing: a test on a document's ``source``: the index's documents it accepts that
+            ``docs`` does not hold are removed in the same commit (documents whose file is gone).
+
+    If embedding fails, nothing is written and the index is as it was.
+    """
+    if embedder.model_name != store.settings.embed_model:
+        raise IndexModelError(store.path, store.settings.embed_model, embedder.model_name)
+    docs = list({d.doc_id: d for d in docs}.values())
+    with store.writing() as view:
+        fresh, kept, added = [], [], 0
+        for doc in docs:
+            old = view.content_hash(doc.doc_id)
+            if old is None or old != doc.content_hash:
+                fresh.append(doc)
+                added += old is None
+            elif view.document(doc.doc_id) != doc:
+                kept.append(doc)  # same text, new title or source: rewritten with its old vectors
+        wanted = {d.doc_id for d in docs}
+        gone = [] if remove_missing is None else [
+            doc_id for doc_id, source in view.doc_sources() if doc_id not in wanted and remove_missing(source)
+        ]
+        sentences = [sentence_spans(d.text) for d in fresh]
+        s = store.settings
+        chunks = [c for d, spans in zip(fresh, sentences) for c in chunk_document(d, s.chunk_words, s.overlap_sentences, spans)]
+        report = IngestReport(added, len(fresh) - added, len(docs) - len(fresh), len(chunks), len(gone))
+        if not fresh and not kept and not gone:
+            return report
+        vectors = unit_rows(_embed(embedder, [c.text for c in chunks], store.dimension, progress))
+        old_chunks, old_vectors, old_sentences = _carried_over(view, kept, store.dimension)
+        del view  # the commit may drop segments; an old view kept here would hold them until the next write
+        data = SegmentData.from_documents(fresh + kept, sentences + old_sentences, chunks + old_chunks,
+                                          np.concatenate([vectors, old_vectors]))  # fmt: skip
+        store.commit(data, remove=gone)
+    return report
+
+
+def remove_documents(store, doc_ids: Sequence[str]) -> int:
+    """Remove documents by id in one commit; ``DocumentNotFoundError`` (nothing removed) if one is unknown."""
+    store.commit(None, remove=set(doc_ids))
+    return len(set(doc_ids))
+
+
+def _carried_over(view, docs: list[Document], dimension: int):
+    """The chunks, vectors and sentences of unchanged documents, read back from their segments."""
+    chunks: list[Chunk] = []
+    vectors = [np.zeros((0, dimension), dtype=np.float32)]
+    sentences = []
+    for doc in docs:
+        i, row = view.locate(doc.doc_id)
+        seg = view.segments[i]
+        rows = seg.chunk_rows(row)
+        chunks += [seg.chunk(r) for r in rows]
+        vectors.append(seg.dense.vectors(np.arange(rows.start, rows.stop)))
+        sentences.append(seg.sentence_spans(row))
+    return chunks, np.concatenate(vectors), sentences
+
+
+def _embed(embedder, texts: list[str], dimension: int, progress: bool) -> np.ndarray:
+    from tqdm import tqdm
+
+    parts = [np.zeros((0, dimension), dtype=np.float32)]
+    quiet = not progress or len(texts) < _PROGRESS_MIN
+    with tqdm(total=len(texts), desc="Embedding chunks", unit="chunk", disable=quiet, leave=False) as bar:
+        for i in range(0, len(texts), _EMBED_BATCH):
+            parts.append(np.asarray(embedder.embed_documents(texts[i : i + _EMBED_BATCH]), np.float32))
+            bar.update(len(parts[-1]))
+    vectors = np.concatenate(parts)
+    if vectors.shape != (len(texts), dimension):
+        raise StoreError(f"The embedder returned vectors of shape {vectors.shape}: check the embedding model.")
+    return vectors
