@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from corpus.document import Document
-from index.errors import IndexDamagedError, IndexFormatError, IndexMissingError
+from index.errors import IndexDamagedError, IndexFormatError, IndexMissingError, IndexModelError
 from index.ingest import add_documents
 from index.retriever import Retriever
 from index.settings import IndexSettings
@@ -64,15 +64,15 @@ def open_or_build(
     reason = "asked to rebuild" if rebuild else None
     if reason is None:
         try:
-            store = IndexStore.open(path, embedder if docs is None else None, settings=settings)
+            store = IndexStore.open(path, embedder, settings=settings)
         except IndexMissingError:
             if docs is None and not create:
                 raise
             reason = "there is none yet"
-        except (IndexDamagedError, IndexFormatError) as exc:
+        except (IndexDamagedError, IndexFormatError, IndexModelError) as exc:
             if docs is None:
                 raise
-            reason = f"the old one cannot be used: {exc}"
+            reason = _why_unusable(exc)
         else:
             reason = _outdated(store, settings) if docs is not None else None
             if reason is None:
@@ -100,11 +100,17 @@ def _load(sources: Iterable[str | Path | Document]) -> list[Document]:
     return [d for s in sources for d in ([s] if isinstance(s, Document) else load_path(s))]
 
 
+def _why_unusable(exc: Exception) -> str:
+    if isinstance(exc, IndexModelError):
+        return f"the old one was built with the embedding model {exc.built_with}"
+    if isinstance(exc, IndexDamagedError):
+        return f"the old one is damaged: {exc.reason}"
+    return f"the old one is in format {getattr(exc, 'found', '?')}, which this program cannot read"
+
+
 def _outdated(store: IndexStore, settings: IndexSettings) -> str | None:
-    """Why an index built from sources must be rebuilt under ``settings`` (None: it need not be)."""
+    """Why an index of sources must be rebuilt under ``settings`` (None: it need not be); the model was checked on open."""
     have = store.settings
-    if have.embed_model != settings.embed_model:
-        return f"it was built with the embedding model {have.embed_model}, the settings say {settings.embed_model}"
     if (have.chunk_words, have.overlap_sentences) != (settings.chunk_words, settings.overlap_sentences):
         return (f"it was chunked with {have.chunk_words} words and {have.overlap_sentences} overlapping sentences, "
                 f"the settings say {settings.chunk_words} and {settings.overlap_sentences}")  # fmt: skip

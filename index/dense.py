@@ -38,6 +38,11 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(vectors / np.where(norms > 0, norms, 1.0), dtype=np.float32)
 
 
+def allowed_bits(mask: np.ndarray) -> np.ndarray:
+    """A bool-per-row mask packed as FAISS's ``IDSelectorBitmap`` reads it."""
+    return np.packbits(np.asarray(mask, dtype=bool), bitorder="little")
+
+
 class DenseIndex:
     """Row ``i`` is chunk row ``i`` of its segment; searches return row numbers."""
 
@@ -101,7 +106,8 @@ class DenseIndex:
     def search(self, query_vec: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[list[int], list[float]]:
         """Row numbers and cosine scores of the ``k`` nearest rows, best first.
 
-        ``allowed`` (bool per row) leaves the other rows out, e.g. deleted chunks.
+        ``allowed`` leaves the other rows out (deleted chunks): a bool per row, or ``allowed_bits``
+        of it, packed once for many searches.
         """
         k = min(int(k), len(self))
         if k <= 0:
@@ -110,8 +116,8 @@ class DenseIndex:
         query = unit_rows(query_vec)
         selector = bitmap = None
         if allowed is not None:
-            bitmap = np.packbits(allowed, bitorder="little")  # kept alive while FAISS reads it
-            selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap))
+            bitmap = allowed if allowed.dtype == np.uint8 else allowed_bits(allowed)  # alive while FAISS reads it
+            selector = faiss.IDSelectorBitmap(len(self), faiss.swig_ptr(bitmap))
         if self.kind == HNSW:
             params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
             if selector is not None:

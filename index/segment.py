@@ -146,6 +146,8 @@ class Segment:
 
     def __init__(self, index_dir: Path, entry: SegmentEntry, verify: bool = True, ef_search: int = 128) -> None:
         self.index_dir, self.entry, self.folder = index_dir, entry, index_dir / entry.name
+        # The data files; the list of deleted rows changes with each commit and is the view's to read.
+        self.files = {name: record for name, record in entry.files.items() if name != entry.deleted}
         self._ef_search = ef_search
         self._verified: set[str] = set()
         self._lock = threading.Lock()
@@ -155,24 +157,24 @@ class Segment:
             raise IndexDamagedError(index_dir, f"segment {entry.name} is missing") from None
         fcntl.flock(fd, fcntl.LOCK_SH)
         weakref.finalize(self, os.close, fd)  # closing the folder releases the lock
-        for name, record in entry.files.items():
+        for name, record in self.files.items():
             if problem := file_problem(self.folder / name, record, hash_it=verify):  # sizes always: cheap
                 raise IndexDamagedError(index_dir, problem)
         if verify:
-            self._verified.update(entry.files)
+            self._verified.update(self.files)
 
     def verify_file(self, name: str) -> str | None:
         """Checksum one of the segment's files once per process; the problem, or None."""
         if name in self._verified:
             return None
-        problem = file_problem(self.folder / name, self.entry.files[name])
+        problem = file_problem(self.folder / name, self.files[name])
         if problem is None:
             self._verified.add(name)
         return problem
 
     def trust(self) -> Segment:
         """Mark every file as verified (this process just wrote them)."""
-        self._verified.update(self.entry.files)
+        self._verified.update(self.files)
         return self
 
     @property

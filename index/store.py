@@ -66,7 +66,6 @@ from index.upkeep import collect_garbage, looks_like_index, merge_plan, replace_
 from index.view import DocStats, IndexView
 
 
-
 @dataclass(frozen=True)
 class CheckReport:
     path: Path
@@ -316,9 +315,11 @@ class IndexStore(DeprecatedStoreMethods):
     def check(self) -> CheckReport:
         """Checksum every file and cross-check the segments; ``IndexDamagedError`` lists what is wrong."""
         view, problems, files, size = self._view, [], 1, (self.path / MANIFEST).stat().st_size
-        for seg in view.segments:
-            files, size = files + len(seg.entry.files), size + seg.entry.bytes
-            found = [p for name in seg.entry.files if (p := seg.verify_file(name))]
+        for seg, entry in zip(view.segments, view.manifest.segments):
+            files, size = files + len(entry.files), size + entry.bytes
+            found = [p for name in seg.files if (p := seg.verify_file(name))]
+            if entry.deleted and (p := file_problem(seg.folder / entry.deleted, entry.files[entry.deleted])):
+                found.append(p)
             problems += found or segment_problems(seg)
         if problems:
             raise IndexDamagedError(self.path, "; ".join(problems[:5]) + (" …" if len(problems) > 5 else ""))

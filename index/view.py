@@ -21,6 +21,7 @@ from functools import cached_property
 import numpy as np
 
 from corpus.document import Chunk, Document
+from index.dense import allowed_bits
 from index.errors import DocumentNotFoundError
 from index.lexical import idf, term_hash, term_scores, tokenize
 from index.manifest import Manifest
@@ -72,6 +73,10 @@ class IndexView:
         return tuple(None if docs is None else docs[seg.chunk_table[:, 0]]
                      for seg, docs in zip(self.segments, self._live_docs))  # fmt: skip
 
+    @cached_property
+    def _live_bits(self) -> tuple[np.ndarray | None, ...]:
+        return tuple(None if mask is None else allowed_bits(mask) for mask in self._live_chunks)
+
     def live_document_rows(self, i: int) -> np.ndarray:
         mask = self._live_docs[i]
         return np.arange(self.segments[i].documents) if mask is None else np.flatnonzero(mask)
@@ -92,7 +97,7 @@ class IndexView:
         for i, seg in enumerate(self.segments):
             if self.manifest.segments[i].live_chunks == 0:
                 continue
-            rows, scores = seg.dense.search(vector, n + _TIE_MARGIN, allowed=self._live_chunks[i])
+            rows, scores = seg.dense.search(vector, n + _TIE_MARGIN, allowed=self._live_bits[i])
             candidates += [(s, (i, r)) for r, s in zip(rows, scores)]
         return self._best(candidates, n)
 
