@@ -7,8 +7,8 @@ repository; the first copy of the corpus uses those vectors, every further copy 
 plus Gaussian noise (``--noise`` per dimension, then re-normalised), with the same texts under
 new document ids. Recall is measured with real dev questions' embeddings as queries.
 
-    nice -n 15 python bench/index_scale.py --sizes 10000,100000 --kill-trials 20
-    nice -n 15 python bench/index_scale.py --sizes 1000000 --json reports/index_scale_1m.json
+    nice -n 19 python bench/index_scale.py --sizes 10k,100k --kill-trials 20
+    nice -n 19 python bench/index_scale.py --sizes 1m --json reports/index_scale_1m.json
 
 Per size it prints: build time (segment write, HNSW included), bytes on disk, open time and
 the first dense answer in a fresh process (warm disk cache), dense / BM25 / hybrid latency
@@ -53,6 +53,13 @@ def rss_mb() -> tuple[float, float]:
     """Resident and peak resident memory of this process, MB."""
     fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def parse_size(text: str) -> int:
+    """``10k`` -> 10000, ``1m`` -> 1000000, ``2500`` -> 2500."""
+    text = text.strip().lower().replace("_", "")
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(float(text[:-1] if scale > 1 else text) * scale)
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -347,7 +354,7 @@ def equivalence(trials: int, work: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", default="10000,100000", help="chunk counts, comma-separated (1000000 takes long)")
+    ap.add_argument("--sizes", default="10k,100k", help="chunk counts, comma-separated: 10k,100k,1m (1m takes long)")
     ap.add_argument("--queries", type=int, default=500, help="dev questions used as queries (at most 1000)")
     ap.add_argument("--repeat", type=int, default=2, help="passes over the queries when timing")
     ap.add_argument("--noise", type=float, default=0.02, help="Gaussian noise per dimension for copies")
@@ -371,7 +378,7 @@ def main() -> None:
         print(f"incremental = rebuild: {eq['same']} of {eq['total']} searches the same ({eq['trials']} random "
               f"sequences x {eq['questions']} gold questions x dense, bm25, hybrid)", flush=True)  # fmt: skip
     results, kills = [], None
-    for n in sorted(int(s) for s in args.sizes.split(",") if s):
+    for n in sorted(parse_size(s) for s in args.sizes.split(",") if s.strip()):
         results.append(run_size(n, base, args, work))
         print(json.dumps(results[-1]), flush=True)
         if args.kill_trials and kills is None:  # on the smallest index, before the large ones take hours

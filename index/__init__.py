@@ -14,7 +14,6 @@ import importlib
 
 _EXPORTS = {
     "open_or_build": "index.build",
-    "ensure_default_index": "index.build",
     "Retriever": "index.retriever",
     "MODES": "index.retriever",
     "IndexStore": "index.store",

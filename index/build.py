@@ -30,6 +30,7 @@ def open_or_build(
     create: bool = False,
     rebuild: bool = False,
     progress: bool = True,
+    max_mb: float | None = None,
 ) -> Retriever:
     """The index at ``path`` with a retriever over it, built first when it must be.
 
@@ -45,7 +46,9 @@ def open_or_build(
         embedder: defaults to ``Embedder(settings.embed_model)``.
         create: with no ``sources``, start an empty index when there is none (``qa ingest``).
         rebuild: start again even if a sound index is there (``qa ingest --rebuild``).
-        progress: show progress bars while embedding.
+        progress: show progress bars while loading and embedding.
+        max_mb: files in ``sources`` larger than this are refused before they are read
+            (default: ``corpus.loading.DEFAULT_MAX_MB``).
 
     Raises:
         IndexMissingError, IndexDamagedError, IndexModelError, IndexFormatError: the index cannot
@@ -60,7 +63,7 @@ def open_or_build(
         raise ValueError(f"The embedder uses {embedder.model_name}, the settings say {settings.embed_model}.")
     path = Path(path)
     sources = list(sources) if sources is not None else None
-    docs = _load(sources) if sources is not None else None
+    docs = _load(sources, max_mb, progress) if sources is not None else None
     reason = "asked to rebuild" if rebuild else None
     if reason is None:
         try:
@@ -81,23 +84,20 @@ def open_or_build(
                 return Retriever(store, embedder)
     where = f" from {_describe(sources)}" if sources is not None else ""
     print(f"Building the index at {path}{where} ({reason}).", file=sys.stderr, flush=True)
-    store = IndexStore.create(path, embedder, settings=settings, commit=docs is None or not docs)
+    # A rebuild commits nothing until its first documents are in, so until then the old index stays.
+    store = IndexStore.create(path, embedder, settings=settings, commit=not docs and not (rebuild and docs is None))
     if docs:
         add_documents(store, embedder, docs, progress)
     return Retriever(store, embedder)
 
 
-def ensure_default_index(path: str | Path, corpus_paths: Iterable[str | Path], embedder, progress: bool = True,
-                         chunk_words: int = 120, overlap_sentences: int = 1) -> IndexStore:  # fmt: skip
-    """Deprecated: ``open_or_build(path, settings, sources=corpus_paths).store``."""
-    settings = IndexSettings(embedder.model_name, chunk_words, overlap_sentences)
-    return open_or_build(path, settings, list(corpus_paths), embedder=embedder, progress=progress).store
+def _load(sources: list, max_mb: float | None, progress: bool) -> list[Document]:
+    """The documents given plus those loaded from the paths given, as one load (ids must not collide)."""
+    from corpus.loading import DEFAULT_MAX_MB, load_paths
 
-
-def _load(sources: Iterable[str | Path | Document]) -> list[Document]:
-    from corpus.loading import load_path
-
-    return [d for s in sources for d in ([s] if isinstance(s, Document) else load_path(s))]
+    paths = [s for s in sources if not isinstance(s, Document)]
+    loaded = load_paths(paths, max_mb if max_mb is not None else DEFAULT_MAX_MB, progress) if paths else []
+    return [s for s in sources if isinstance(s, Document)] + loaded
 
 
 def _why_unusable(exc: Exception) -> str:

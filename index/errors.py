@@ -29,9 +29,6 @@ class IndexDamagedError(StoreError):
         super().__init__(f"The index at {path} is damaged ({reason}): {REBUILD_HINT.format(path=path)}.")
 
 
-IndexCorruptError = IndexDamagedError  # the name callers used before the split; same class
-
-
 class IndexModelError(StoreError):
     """The index was built with another embedding model: its vectors cannot be compared with ours."""
 

@@ -12,6 +12,7 @@ proportional to what changed, not to the index.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -43,19 +44,29 @@ def add_documents(store, embedder, docs: Iterable[Document], progress: bool = Fa
     Args:
         store: an ``IndexStore``; its recorded chunking is used.
         embedder: must use the index's model.
-        docs: a repeated doc_id counts once (the last one wins).
+        docs: each doc_id at most once (two documents of one id would silently lose one).
         remove_missing: a test on a document's ``source``: the index's documents it accepts that
             ``docs`` does not hold are removed in the same commit (documents whose file is gone).
+
+    A document replaces the indexed one of its id only when it comes from the same source, or
+    when that source file no longer exists (it was moved); otherwise it is a collision.
+
+    Raises:
+        TypeError: ``docs`` holds something other than Documents.
+        corpus.loading.DuplicateDocumentError: a doc_id twice in ``docs``, or a doc_id the index
+            holds from another source file that still exists; the message names both.
 
     If embedding fails, nothing is written and the index is as it was.
     """
     if embedder.model_name != store.settings.embed_model:
         raise IndexModelError(store.path, store.settings.embed_model, embedder.model_name)
-    docs = list({d.doc_id: d for d in docs}.values())
+    docs = _distinct(docs)
     with store.writing() as view:
         fresh, kept, added = [], [], 0
         for doc in docs:
             old = view.content_hash(doc.doc_id)
+            if old is not None:
+                _check_same_source(view.source(doc.doc_id), doc, store.path)
             if old is None or old != doc.content_hash:
                 fresh.append(doc)
                 added += old is None
@@ -65,7 +76,7 @@ def add_documents(store, embedder, docs: Iterable[Document], progress: bool = Fa
         gone = [] if remove_missing is None else [
             doc_id for doc_id, source in view.doc_sources() if doc_id not in wanted and remove_missing(source)
         ]
-        sentences = [sentence_spans(d.text) for d in fresh]
+        sentences = [sentence_spans(d.text, progress) for d in fresh]  # a bar (with ETA) for long texts only
         s = store.settings
         chunks = [c for d, spans in zip(fresh, sentences) for c in chunk_document(d, s.chunk_words, s.overlap_sentences, spans)]
         report = IngestReport(added, len(fresh) - added, len(docs) - len(fresh), len(chunks), len(gone))
@@ -78,6 +89,33 @@ def add_documents(store, embedder, docs: Iterable[Document], progress: bool = Fa
                                           np.concatenate([vectors, old_vectors]))  # fmt: skip
         store.commit(data, remove=gone)
     return report
+
+
+def _distinct(docs: Iterable[Document]) -> list[Document]:
+    """``docs`` as a list, refusing non-Documents and repeated ids (one of them would be lost)."""
+    if isinstance(docs, (str, bytes, Document)):
+        raise TypeError("add_documents expects a list of Documents (corpus.loading.load_paths makes them).")
+    out: dict[str, Document] = {}
+    for doc in docs:
+        if not isinstance(doc, Document):
+            raise TypeError(f"add_documents expects Documents, not {type(doc).__name__} (load files with corpus.loading).")
+        if doc.doc_id in out:
+            from corpus.loading import DuplicateDocumentError
+
+            raise DuplicateDocumentError(doc.doc_id, out[doc.doc_id].source, doc.source)
+        out[doc.doc_id] = doc
+    return list(out.values())
+
+
+def _check_same_source(old_source: str, doc: Document, index_path) -> None:
+    """A new text under an indexed id replaces it only from the same source (or one that is gone)."""
+    if old_source == doc.source or not os.path.isfile(old_source):
+        return
+    from corpus.loading import DuplicateDocumentError
+
+    hint = (f" (the index at {index_path} already holds the first), or remove it first with "
+            f"`python -m qa remove --index {index_path} {doc.doc_id}`")  # fmt: skip
+    raise DuplicateDocumentError(doc.doc_id, old_source, doc.source, hint)
 
 
 def remove_documents(store, doc_ids: Sequence[str]) -> int:

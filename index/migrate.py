@@ -6,16 +6,22 @@ on every change by building a temporary folder beside it and swapping the two wi
 Converting reads it, checks it as that version did, and commits it as one segment: nothing is
 re-chunked or re-embedded, so searches answer as before. Its files go with the commit's clean-up.
 
+Format 1 named a file's document by its relative path without the extension (``notes``) until
+ids took the extension (``notes.md``, so ``x.html`` and ``x.txt`` stay two documents). Such ids,
+and their chunks', get the extension of the file they came from, so ingesting the same file
+again replaces its document instead of adding a second copy under the new id.
+
     >>> migrate_format1(Path(".cache/index/default"))   # IndexStore.open does this when it must
     Converting the index at .cache/index/default to format 2 (once; nothing is re-embedded).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import SimpleNamespace
 
 import numpy as np
@@ -80,10 +86,34 @@ def _read(path: Path):
     if dense.dimension != int(manifest["dimension"]) or len(dense) != len(chunks):
         raise ValueError(f"vectors.faiss holds {len(dense)} vectors of size {dense.dimension} for {len(chunks)} chunks")
     vectors = dense.vectors()
+    docs, chunks = _ids_with_extensions(docs, chunks)
     # Format 1 appended each ingest's chunks at the end; a segment keeps each document's chunks together.
     position = {d.doc_id: i for i, d in enumerate(docs)}
     order = sorted(range(len(chunks)), key=lambda i: (position[chunks[i].doc_id], i))
     return manifest, docs, sentences, [chunks[i] for i in order], np.asarray(vectors[order], dtype=np.float32)
+
+
+def _ids_with_extensions(docs: list[Document], chunks: list[Chunk]) -> tuple[list[Document], list[Chunk]]:
+    """Ids of the older scheme (``reports/q1`` for ``reports/q1.pdf``) given their file's extension."""
+    from corpus.loading import doc_id_for
+
+    taken, renamed = {d.doc_id for d in docs}, {}
+    for doc in docs:
+        name = PurePosixPath(doc.source.replace("\\", "/")).name
+        suffix = PurePosixPath(name).suffix
+        last = doc.doc_id.rsplit("/", 1)[-1]
+        if suffix and last == doc_id_for(PurePosixPath(name).stem) and not doc.doc_id.endswith(suffix):
+            new = doc_id_for(doc.doc_id + suffix)
+            if new not in taken:
+                renamed[doc.doc_id] = new
+                taken.add(new)
+    if not renamed:
+        return docs, chunks
+    docs = [dataclasses.replace(d, doc_id=renamed.get(d.doc_id, d.doc_id)) for d in docs]
+    chunks = [c if c.doc_id not in renamed else
+              dataclasses.replace(c, doc_id=renamed[c.doc_id], chunk_id=renamed[c.doc_id] + c.chunk_id[len(c.doc_id):])
+              for c in chunks]  # fmt: skip
+    return docs, chunks
 
 
 def _jsonl(path: Path) -> list[dict]:

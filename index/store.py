@@ -35,11 +35,9 @@ from pathlib import Path
 import numpy as np
 
 from corpus.document import Chunk, Document
-from index.compat import DeprecatedStoreMethods
 from index.errors import (  # noqa: F401 - re-exported: callers import the errors from here
     DocumentNotFoundError,
     IndexBusyError,
-    IndexCorruptError,
     IndexDamagedError,
     IndexFormatError,
     IndexMissingError,
@@ -47,7 +45,6 @@ from index.errors import (  # noqa: F401 - re-exported: callers import the error
     IndexWriteError,
     StoreError,
 )
-from index.ingest import IngestReport  # noqa: F401 - re-exported for callers written before the split
 from index.manifest import (  # noqa: F401 - FORMAT_VERSION is re-exported
     FORMAT_VERSION,
     MANIFEST,
@@ -59,7 +56,6 @@ from index.manifest import (  # noqa: F401 - FORMAT_VERSION is re-exported
     write_manifest,
 )
 from index.persist import SentenceSpan, file_problem, file_record, fsync_path, save_array
-from index.retriever import MODES  # noqa: F401 - re-exported for callers written before the split
 from index.segment import Segment, SegmentData, write_segment
 from index.settings import IndexSettings
 from index.upkeep import collect_garbage, looks_like_index, merge_plan, replace_group, segment_problems
@@ -77,11 +73,11 @@ class CheckReport:
     bytes: int
 
 
-class IndexStore(DeprecatedStoreMethods):
+class IndexStore:
     """An index folder and its current view; open with ``open``, start one with ``create``."""
 
-    def __init__(self, path: Path, manifest: Manifest, settings: IndexSettings, embedder=None) -> None:
-        self.path, self.settings, self._embedder = path, settings, embedder
+    def __init__(self, path: Path, manifest: Manifest, settings: IndexSettings) -> None:
+        self.path, self.settings = path, settings
         self._view = IndexView(path, manifest, (), ())
         self._lock = threading.RLock()  # one writer per process; a view is swapped in whole
         self._writing_depth = 0
@@ -112,7 +108,7 @@ class IndexStore(DeprecatedStoreMethods):
         manifest = read_manifest(path)
         if embedder is not None and embedder.model_name != manifest.embed_model:
             raise IndexModelError(path, manifest.embed_model, embedder.model_name)
-        store = cls(path, manifest, _recorded(manifest, settings), embedder)
+        store = cls(path, manifest, _recorded(manifest, settings))
         verify = verify if verify is not None else manifest.bytes <= store.settings.verify_max_bytes
         store._view = store._load_view(verify)
         return store
@@ -136,7 +132,7 @@ class IndexStore(DeprecatedStoreMethods):
             generation = 0
         manifest = Manifest(generation, settings.embed_model, int(embedder.dimension), settings.chunk_words,
                             settings.overlap_sentences, settings.dense, now(), now())  # fmt: skip
-        store = cls(path, manifest, settings, embedder)
+        store = cls(path, manifest, settings)
         store._fresh = True
         if commit:
             store.commit()
@@ -338,10 +334,3 @@ def _recorded(manifest: Manifest, settings: IndexSettings | None) -> IndexSettin
     return replace(base, embed_model=manifest.embed_model, chunk_words=manifest.chunk_words,
                    overlap_sentences=manifest.overlap_sentences)  # fmt: skip
 
-
-def __getattr__(name: str):
-    if name == "ensure_default_index":  # deprecated; it lives in index.build, which imports this module
-        from index.build import ensure_default_index
-
-        return ensure_default_index
-    raise AttributeError(f"module 'index.store' has no attribute {name!r}")

@@ -168,6 +168,13 @@ class IndexView:
             raise DocumentNotFoundError(self.path, doc_id)
         return self.segments[found[0]].sentence_spans(found[1])
 
+    def source(self, doc_id: str) -> str:
+        """Where an indexed document came from (its ``Document.source``), without reading its text."""
+        found = self.locate(doc_id)
+        if found is None:
+            raise DocumentNotFoundError(self.path, doc_id)
+        return json.loads(self.segments[found[0]].doc_meta[found[1]])["source"]
+
     def doc_sources(self) -> Iterator[tuple[str, str]]:
         """(doc_id, source) of every live document, without reading texts."""
         for i, seg in enumerate(self.segments):

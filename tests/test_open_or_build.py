@@ -79,4 +79,8 @@ def test_rebuild_starts_again(tmp_path, embedder, article_path):
     path = tmp_path / "index"
     open_or_build(path, IndexSettings(), [article_path], embedder=embedder, progress=False)
     retriever = open_or_build(path, IndexSettings(), embedder=embedder, rebuild=True)
-    assert retriever.documents() == [] and len(list(path.glob("seg-*"))) == 0
+    assert retriever.documents() == []
+    assert open_or_build(path, IndexSettings(), embedder=embedder).documents()  # the old one stays until...
+    add_documents(retriever.store, embedder, [Document("a", "A", "Alpha text.", "mem")])
+    assert [d.doc_id for d in open_or_build(path, IndexSettings(), embedder=embedder).documents()] == ["a"]  # ...a commit
+    assert len(list(path.glob("seg-*"))) == 1

@@ -12,21 +12,18 @@ import numpy as np
 import pytest
 
 from corpus.document import Document
-from index import add_documents, check, remove_documents
+from index import IndexSettings, IngestReport, add_documents, check, open_or_build, remove_documents
 from index.manifest import read_manifest, write_manifest
 from index.retriever import Retriever
 from index.store import (
     DocumentNotFoundError,
-    IndexCorruptError,
     IndexDamagedError,
     IndexFormatError,
     IndexMissingError,
     IndexModelError,
     IndexStore,
     IndexWriteError,
-    IngestReport,
     StoreError,
-    ensure_default_index,
 )
 
 QUESTION = "Who is the spokesperson for the US National Security Council?"
@@ -105,15 +102,13 @@ def test_search_finds_the_spokesperson(article_index, embedder, mode):
         assert hits[0].source_ranks.keys() <= {"dense", "bm25"} and hits[0].source_ranks
 
 
-def test_the_deprecated_store_methods_still_answer(article_index, embedder):
-    store = IndexStore.open(article_index, embedder)
-    assert store.search(QUESTION, k=3) == Retriever(store, embedder).search(QUESTION, k=3)
-    assert store.spell_out_acronyms("Who is the NSC spokesperson?") == "Who is the National Security Council spokesperson?"
+def test_acronyms_are_spelled_out_from_the_documents(article_index, embedder):
+    retriever = Retriever(IndexStore.open(article_index, embedder), embedder)
+    assert retriever.spell_out_acronyms("Who is the NSC spokesperson?") == "Who is the National Security Council spokesperson?"
 
 
-def test_open_without_an_embedder_uses_the_manifest_model(article_index):
-    store = IndexStore.open(article_index)
-    assert store.embedder.model_name == "bundled:all-MiniLM-L6-v2"
+def test_open_without_an_embedder_reads_the_model_from_the_manifest(article_index):
+    assert IndexStore.open(article_index).settings.embed_model == "bundled:all-MiniLM-L6-v2"
 
 
 def test_reingesting_unchanged_documents_embeds_nothing_and_writes_nothing(article_copy, embedder, article):
@@ -154,7 +149,7 @@ def test_remove_documents(tmp_path, embedder):
     store = IndexStore.create(tmp_path / "index", embedder)
     add_documents(store, embedder, [doc("a", "Alpha text."), doc("b", "Beta text."), doc("c", "Gamma text.")])
     assert remove_documents(store, ["a"]) == 1
-    store.remove_document("c")  # the deprecated spelling
+    assert remove_documents(store, ["c"]) == 1
     assert [d.doc_id for d in IndexStore.open(tmp_path / "index").documents()] == ["b"]
     with pytest.raises(DocumentNotFoundError, match="'a'.*nothing was changed"):
         remove_documents(store, ["a", "b"])
@@ -187,7 +182,7 @@ def test_truncated_files_are_reported_as_damage(article_copy, embedder, name):
     path = article_copy / name if name == "manifest.json" else segment_file(article_copy, name)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(IndexCorruptError, match="is damaged.*--rebuild"):
+    with pytest.raises(IndexDamagedError, match="is damaged.*--rebuild"):
         IndexStore.open(article_copy, embedder)
 
 
@@ -232,14 +227,14 @@ def test_a_newer_format_is_refused_not_misread(article_copy, embedder):
         IndexStore.open(article_copy, embedder)
 
 
-def test_ensure_default_index_rebuilds_a_damaged_index(article_copy, embedder, article_path, capsys):
+def test_an_index_of_sources_is_rebuilt_when_damaged(article_copy, embedder, article_path, capsys):
     segment_file(article_copy, "dense.faiss").write_bytes(b"garbage")
-    store = ensure_default_index(article_copy, [article_path], embedder, progress=False)
+    retriever = open_or_build(article_copy, IndexSettings(), [article_path], embedder=embedder, progress=False)
     assert "Building the index" in capsys.readouterr().err
-    assert any("John Kirby" in h.chunk.text for h in store.search(QUESTION, k=3))
+    assert any("John Kirby" in h.chunk.text for h in retriever.search(QUESTION, k=3))
     IndexStore.open(article_copy, embedder)  # repaired on disk too
     assert len(list(article_copy.glob("seg-*"))) == 1  # the damaged segment is gone
-    ensure_default_index(article_copy, [article_path], embedder)
+    open_or_build(article_copy, IndexSettings(), [article_path], embedder=embedder)
     assert capsys.readouterr().err == ""  # a sound index is just opened
 
 
@@ -299,14 +294,28 @@ def test_a_format1_index_is_converted_without_reembedding(article_copy, embedder
     assert read_manifest(article_copy).documents == 1
 
 
-def write_format1(path):
-    """Rewrite an index folder as format 1 wrote it (documents.jsonl, chunks.jsonl, vectors.faiss)."""
+def test_format1_ids_without_their_extension_get_it_when_converted(article_copy, embedder, article):
+    hits = Retriever(IndexStore.open(article_copy), embedder).search(QUESTION, k=5)
+    write_format1(article_copy, old_ids=True)  # "serbian-...-border", as ids were before they kept extensions
+    store = IndexStore.open(article_copy, embedder)
+    assert [d.doc_id for d in store.documents()] == [article.doc_id] and article.doc_id.endswith(".txt")
+    assert Retriever(store, embedder).search(QUESTION, k=5) == hits  # chunk ids renamed the same way
+    assert add_documents(store, embedder, [article]).unchanged == 1  # re-ingesting the file replaces nothing
+
+
+def write_format1(path, old_ids: bool = False):
+    """Rewrite an index folder as format 1 wrote it (documents.jsonl, chunks.jsonl, vectors.faiss);
+    ``old_ids``: with ids of the older scheme, the file's extension left off."""
     import faiss
 
     store = IndexStore.open(path)
     view = store.view()
     docs, chunks = store.documents(), store.chunks()
-    sentences = {d.doc_id: store.sentences(d.doc_id) for d in docs}
+    if old_ids:
+        docs = [dataclasses.replace(d, doc_id=d.doc_id.removesuffix(".txt")) for d in docs]
+        chunks = [dataclasses.replace(c, doc_id=c.doc_id.removesuffix(".txt"), chunk_id=c.chunk_id.replace(".txt#", "#"))
+                  for c in chunks]  # fmt: skip
+    sentences = {d.doc_id: store.sentences(d.doc_id + (".txt" if old_ids else "")) for d in docs}
     vectors = np.concatenate([seg.dense.vectors() for seg in view.segments])
     for item in path.iterdir():
         shutil.rmtree(item) if item.is_dir() else item.unlink()
