@@ -103,12 +103,13 @@ EMBED_CHUNKS_PER_S = 25
 _ESTIMATE_MIN_CHUNKS = 500  # below this an ingest takes seconds: no estimate needed
 
 
-def _estimate(view, docs, config: Config) -> str | None:
+def _estimate(store, docs) -> str | None:
     """A line saying how long embedding the new and changed documents will take, when it is long."""
     from corpus.chunking import estimate_chunk_count
 
+    view, settings = store.view(), store.settings  # the index's own chunking, which ingest uses
     changed = [d for d in docs if view.content_hash(d.doc_id) != d.content_hash]
-    chunks = sum(estimate_chunk_count(d.text, config.chunk_words, config.chunk_overlap_sentences) for d in changed)
+    chunks = sum(estimate_chunk_count(d.text, settings.chunk_words, settings.overlap_sentences) for d in changed)
     if chunks < _ESTIMATE_MIN_CHUNKS:
         return None
     minutes = chunks / EMBED_CHUNKS_PER_S / 60
@@ -125,7 +126,7 @@ def cmd_ingest(args, config: Config) -> int:
     max_mb = args.max_mb if args.max_mb is not None else config.max_document_mb
     docs = load_paths(args.paths, max_mb, progress=True)  # every file checked (ids, sizes) before the models load
     retriever = open_index(config, create=True, rebuild=args.rebuild)
-    if estimate := _estimate(retriever.store.view(), docs, config):
+    if estimate := _estimate(retriever.store, docs):
         print(estimate, file=sys.stderr, flush=True)
     report = add_documents(retriever.store, retriever.embedder, docs, progress=True)
     print(f"{retriever.store.path}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
@@ -169,7 +170,8 @@ def cmd_check(args, config: Config) -> int:
 
 def cmd_documents(args, config: Config) -> int:
     for s in _store(config).stats():
-        print(f"{s.doc_id}\t{s.chunks} chunks\t{s.title}")
+        title = "".join(ch if ch.isprintable() else " " for ch in s.title)  # no escape sequences to the terminal
+        print(f"{s.doc_id}\t{s.chunks} chunks\t{title}")
     return 0
 
 
@@ -242,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args, config_from(args, os.environ))
+    except KeyboardInterrupt:  # an index is changed only by its final commit: nothing half-done is left
+        print("\ninterrupted: nothing more was done; the index holds what was committed.", file=sys.stderr)
+        return 130
     except Exception as exc:  # one clear line for errors users can meet; tracebacks only for bugs
         from corpus.formats import LoadError
         from index.errors import StoreError
