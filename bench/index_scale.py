@@ -39,7 +39,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from corpus.document import Chunk, Document  # noqa: E402
-from index import IndexSettings, IndexStore, Retriever, add_documents, check  # noqa: E402
+from index import DenseSettings, IndexSettings, IndexStore, Retriever, add_documents, check  # noqa: E402
 from index.dense import unit_rows  # noqa: E402
 from index.segment import SegmentData  # noqa: E402
 
@@ -183,6 +183,21 @@ def measure_open(path: Path, queries: Path, exact: Path, repeat: int) -> dict:
             "rss_with_embedder_mb": rss_mb()[0], "dense_kind": view.manifest.segments[0].dense["kind"]}  # fmt: skip
 
 
+def add_one(store, embedder, path: Path) -> dict:
+    """Add one small document to the open index: wall and CPU seconds, bytes written, and is it found."""
+    embedder.embed_documents(["warm up the embedder"])
+    before = {p: p.stat().st_mtime_ns for p in path.rglob("*") if p.is_file()}
+    small = Document("bench/new", "New", "A memo says the tanks left the border on Friday. Kirby confirmed it.", "mem")
+    t0, c0 = time.perf_counter(), time.process_time()
+    add_documents(store, embedder, [small])
+    add_s, add_cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    written = sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and before.get(p) != p.stat().st_mtime_ns)
+    t0 = time.perf_counter()
+    hit = Retriever(store, embedder).search("Who confirmed that the tanks left the border?", k=1)[0]
+    return {"add_one_s": add_s, "add_one_cpu_s": add_cpu_s, "add_one_bytes": written,
+            "search_after_add_ms": (time.perf_counter() - t0) * 1000, "found_new_doc": hit.chunk.doc_id == small.doc_id}  # fmt: skip
+
+
 def run_size(n: int, base: dict, args, work: Path) -> dict:
     import faiss
 
@@ -195,11 +210,16 @@ def run_size(n: int, base: dict, args, work: Path) -> dict:
     data = SegmentData.from_documents(docs, sentences, chunks, vectors)
     prep_s = time.perf_counter() - t0
     embedder = Embedder()
-    store = IndexStore.create(path, embedder, commit=False)
+    # --add-only: one exact segment; adding a document never reads the big segment's vectors.
+    settings = IndexSettings(dense=DenseSettings(flat_max_rows=n)) if args.add_only else IndexSettings()
+    store = IndexStore.create(path, embedder, settings=settings, commit=False)
     t0, c0 = time.perf_counter(), time.process_time()
     store.commit(data)
     build_s, build_cpu_s = time.perf_counter() - t0, time.process_time() - c0
     del data, docs, sentences, chunks
+    if args.add_only:
+        return {"chunks": n, "dense_kind": "flat", "build_s": build_s, "build_cpu_s": build_cpu_s,
+                "disk_bytes": folder_bytes(path), **add_one(store, embedder, path)}  # fmt: skip
     q_vectors = base["question_vectors"][: args.queries]
     _, exact = faiss.knn(q_vectors, vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)
     flat = faiss.IndexFlatIP(vectors.shape[1])
@@ -217,20 +237,9 @@ def run_size(n: int, base: dict, args, work: Path) -> dict:
     subprocess.run(cmd, check=True, capture_output=True)  # a first run warms the disk cache
     opened = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
     disk = folder_bytes(path)
-    embedder.embed_documents(["warm up the embedder"])
-    before = {p: p.stat().st_mtime_ns for p in path.rglob("*") if p.is_file()}
-    small = Document("bench/new", "New", "A memo says the tanks left the border on Friday. Kirby confirmed it.", "mem")
-    t0, c0 = time.perf_counter(), time.process_time()
-    add_documents(store, embedder, [small])
-    add_s, add_cpu_s = time.perf_counter() - t0, time.process_time() - c0
-    written = sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and before.get(p) != p.stat().st_mtime_ns)
-    t0 = time.perf_counter()
-    hit = Retriever(store, embedder).search("Who confirmed that the tanks left the border?", k=1)[0]
-    after_add_ms = (time.perf_counter() - t0) * 1000
     return {"chunks": n, "documents": store.view().manifest.documents, "prepare_s": prep_s, "build_s": build_s,
-            "disk_bytes": disk, "peak_rss_build_mb": rss_mb()[1], "flat_p50_ms": pct(flat_ms, 50), **opened,
-            "build_cpu_s": build_cpu_s, "add_one_s": add_s, "add_one_cpu_s": add_cpu_s, "add_one_bytes": written, "search_after_add_ms": after_add_ms,
-            "found_new_doc": hit.chunk.doc_id == small.doc_id}  # fmt: skip
+            "build_cpu_s": build_cpu_s, "disk_bytes": disk, "peak_rss_build_mb": rss_mb()[1],
+            "flat_p50_ms": pct(flat_ms, 50), **opened, **add_one(store, embedder, path)}  # fmt: skip
 
 
 # -- kill -9 during ingest ------------------------------------------------------------------------
@@ -393,6 +402,8 @@ def main() -> None:
     ap.add_argument("--equivalence", type=int, default=0, help="incremental vs rebuild trials on the gold questions")
     ap.add_argument("--work", default=str(CACHE / "indexes"), help="where the indexes are built")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--add-only", action="store_true", help="build each size as one exact segment and time only "
+                    "adding one document to it (what the add costs does not depend on the big segment's kind)")
     ap.add_argument("--measure", help=argparse.SUPPRESS)
     args = ap.parse_args()
     work = Path(args.work)
@@ -429,7 +440,7 @@ def print_table(results: list[dict], kills: dict | None) -> None:
     print("| " + " | ".join(name for name, _ in cols) + " |")
     print("|" + "---|" * len(cols))
     for r in results:
-        print("| " + " | ".join(fmt.format(r[name]) for name, fmt in cols) + " |")
+        print("| " + " | ".join(fmt.format(r[name]) if name in r else "-" for name, fmt in cols) + " |")
     if kills:
         print(f"kill -9 during ingest: {kills['trials']} trials, {kills['before']} as before, {kills['after']} as after, "
               f"{kills['broken']} broken (ingest took {kills['ingest_s']:.2f} s)")  # fmt: skip
