@@ -183,19 +183,26 @@ def measure_open(path: Path, queries: Path, exact: Path, repeat: int) -> dict:
             "rss_with_embedder_mb": rss_mb()[0], "dense_kind": view.manifest.segments[0].dense["kind"]}  # fmt: skip
 
 
-def add_one(store, embedder, path: Path) -> dict:
-    """Add one small document to the open index: wall and CPU seconds, bytes written, and is it found."""
+def add_one(store, embedder, path: Path, times: int = 5) -> dict:
+    """Add small documents to the open index one at a time: median wall and CPU seconds of an add (its
+    ~17 fsyncs dominate the wall time), bytes written per add, and whether the last one is found."""
     embedder.embed_documents(["warm up the embedder"])
-    before = {p: p.stat().st_mtime_ns for p in path.rglob("*") if p.is_file()}
-    small = Document("bench/new", "New", "A memo says the tanks left the border on Friday. Kirby confirmed it.", "mem")
-    t0, c0 = time.perf_counter(), time.process_time()
-    add_documents(store, embedder, [small])
-    add_s, add_cpu_s = time.perf_counter() - t0, time.process_time() - c0
-    written = sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and before.get(p) != p.stat().st_mtime_ns)
+    walls, cpus, written = [], [], []
+    for i in range(times):
+        before = {p: p.stat().st_mtime_ns for p in path.rglob("*") if p.is_file()}
+        small = Document(f"bench/new-{i}", "New", f"Memo {i} says the tanks left the border on Friday. Kirby confirmed it.",
+                         "mem")  # fmt: skip
+        t0, c0 = time.perf_counter(), time.process_time()
+        add_documents(store, embedder, [small])
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+        written.append(sum(p.stat().st_size for p in path.rglob("*")
+                           if p.is_file() and before.get(p) != p.stat().st_mtime_ns))  # fmt: skip
     t0 = time.perf_counter()
-    hit = Retriever(store, embedder).search("Who confirmed that the tanks left the border?", k=1)[0]
-    return {"add_one_s": add_s, "add_one_cpu_s": add_cpu_s, "add_one_bytes": written,
-            "search_after_add_ms": (time.perf_counter() - t0) * 1000, "found_new_doc": hit.chunk.doc_id == small.doc_id}  # fmt: skip
+    hit = Retriever(store, embedder).search(f"Who confirmed what memo {times - 1} says?", k=1)[0]
+    return {"add_one_s": statistics.median(walls), "add_one_max_s": max(walls), "add_one_cpu_s": statistics.median(cpus),
+            "add_one_bytes": int(statistics.median(written)), "search_after_add_ms": (time.perf_counter() - t0) * 1000,
+            "found_new_doc": hit.chunk.doc_id.startswith("bench/new-")}  # fmt: skip
 
 
 def run_size(n: int, base: dict, args, work: Path) -> dict:
@@ -435,7 +442,7 @@ def print_table(results: list[dict], kills: dict | None) -> None:
             ("open_s", "{:.3f}"), ("first_dense_s", "{:.3f}"), ("dense_p50_ms", "{:.2f}"), ("dense_p95_ms", "{:.2f}"), ("dense_cpu_p50_ms", "{:.2f}"),
             ("recall_at_10", "{:.3f}"), ("flat_p50_ms", "{:.2f}"), ("bm25_p50_ms", "{:.1f}"), ("bm25_p95_ms", "{:.1f}"),
             ("hybrid_p50_ms", "{:.1f}"), ("hybrid_p95_ms", "{:.1f}"), ("rss_index_mb", "{:.0f}"),
-            ("peak_rss_build_mb", "{:.0f}"), ("add_one_s", "{:.3f}"), ("add_one_cpu_s", "{:.3f}"),
+            ("peak_rss_build_mb", "{:.0f}"), ("add_one_s", "{:.3f}"), ("add_one_max_s", "{:.3f}"), ("add_one_cpu_s", "{:.3f}"),
             ("add_one_bytes", "{:,}")]  # fmt: skip
     print("| " + " | ".join(name for name, _ in cols) + " |")
     print("|" + "---|" * len(cols))
