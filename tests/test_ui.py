@@ -39,7 +39,7 @@ class StubStore:
         return self.docs[doc_id]
 
     def stats(self):
-        from index.persist import DocStats
+        from index.view import DocStats
 
         return [DocStats(d.doc_id, d.title, len(d.text), 1) for d in self.docs.values()]
 
@@ -335,7 +335,7 @@ def test_read_only_refuses_uploads_server_side(tmp_path):
     class Listed(StubPipeline):
         def __init__(self):
             super().__init__()
-            self.store.stats = lambda: []
+            self.retriever.stats = lambda: []
             self.ingested = []
             self.ingest = self.ingested.append
 
