@@ -63,8 +63,8 @@ def build_our_pipeline(dataset_path: str):
     hide_loading_bars()
     config, dataset = Config(), load_squad(dataset_path)
     built = not index_cache_dir(dataset, config).is_dir()
-    store = open_eval_index(dataset, config, progress=False)
-    return Pipeline(store, Reader.from_config(config).load(), config), built
+    retriever = open_eval_index(dataset, config, progress=False)
+    return Pipeline(retriever, Reader.from_config(config).load(), config), built
 
 
 def serve_ours(args: argparse.Namespace, send, requests) -> None:
@@ -73,11 +73,11 @@ def serve_ours(args: argparse.Namespace, send, requests) -> None:
 
     cfg = pipe.config
     send({"ready": True, "built": built, "info": f"{torch.get_num_threads()} threads, {cfg.reader_precision} reader, "
-          f"{len(pipe.store.chunks())} chunks, {cfg.retrieval} retrieval, windows +-{cfg.window_sentences} sentences"})
+          f"{len(pipe.retriever.chunks())} chunks, {cfg.retrieval} retrieval, windows +-{cfg.window_sentences} sentences"})
     for req in requests:
         if "chunks" in req:  # hand our chunks to the other side
             rows = [{"id": c.chunk_id, "doc_id": c.doc_id, "start": c.start, "end": c.end, "text": c.text}
-                    for c in pipe.store.chunks()]  # fmt: skip
+                    for c in pipe.retriever.chunks()]  # fmt: skip
             Path(req["chunks"]).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
             send({"n": len(rows)})
             continue

@@ -78,12 +78,12 @@ def main() -> None:
     first = Pipeline.from_config(base, progress=False)
     print(f"reader {args.reader}, threads {torch.get_num_threads()}")
 
-    def variants(store) -> dict[str, object]:
-        return {("none" if v is None else f"{v:g}"): Pipeline(store, first.reader, dataclasses.replace(base, settle_score=v))
+    def variants(retriever) -> dict[str, object]:
+        return {("none" if v is None else f"{v:g}"): Pipeline(retriever, first.reader, dataclasses.replace(base, settle_score=v))
                 for v in settle_values(args.settle)}  # fmt: skip
 
     if not args.no_article:
-        pipes = variants(first.store)
+        pipes = variants(first.retriever)
         for item in load_squad(GOLD_ARTICLE).items[:2]:  # warm-up
             first.ask(item.question)
         run_set("gold", pipes, load_squad(GOLD_ARTICLE).items)

@@ -95,7 +95,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from eval.calibrate import CalibrationError
     from eval.datasets import DatasetError
     from eval.run import ConfigError
-    from index.persist import StoreError
+    from index.errors import StoreError
     from qa.errors import QuestionError, SettingError
 
     return (DatasetError, ConfigError, CalibrationError, LoadError, QuestionError, SettingError, StoreError,

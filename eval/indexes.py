@@ -3,14 +3,13 @@
 These are eval's only calls into ``index/`` (the Evaluate tab reaches them through here too), so
 a change to how indexes are opened or built is made here once.
 
-    >>> store = open_eval_index(load_squad("eval/gold/article.json"), Config())   # cached in .cache/eval-index
-    >>> store = open_question_index(load_questions("mine.csv"), Config(index_dir=Path("my-index")))
+    >>> retriever = open_eval_index(load_squad("eval/gold/article.json"), Config())   # cached in .cache/eval-index
+    >>> retriever = open_question_index(load_questions("mine.csv"), Config(index_dir=Path("my-index")))
 """
 
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 
 from eval.datasets import Dataset
@@ -29,39 +28,23 @@ def index_cache_dir(dataset: Dataset, config: Config) -> Path:
 
 
 def open_eval_index(dataset: Dataset, config: Config, progress: bool = True):
-    """Reuse the cached index of the dataset's paragraphs, or build it (a partial build is redone)."""
-    from index.embedder import Embedder
-    from index.store import IndexStore, StoreError
+    """A retriever over the dataset's paragraphs: the cached index, built or brought up to date first.
+
+    ``qa.indexes.open_index``, as every front end opens an index: a commit is atomic, so an
+    interrupted build leaves either no index or a complete one, never a partial one to redo.
+    """
+    from qa.indexes import open_index
 
     path = index_cache_dir(dataset, config)
-    done = path.with_name(path.name + ".done")  # written only after every document is in
-    embedder = Embedder(config.embed_model)
-    if done.is_file():
-        try:
-            return IndexStore.open(path, embedder=embedder)
-        except StoreError:
-            done.unlink()  # damaged cache: build it again
-    if path.exists():
-        shutil.rmtree(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    store = IndexStore.create(path, embedder, chunk_words=config.chunk_words,
-                              overlap_sentences=config.chunk_overlap_sentences)  # fmt: skip
-    store.add_documents(dataset.documents(), progress=progress)
-    done.write_text(f"{dataset.path}\n{len(dataset.contexts)} paragraphs\n", encoding="utf-8")
-    return store
+    return open_index(config, path=path, sources=dataset.documents(), progress=progress)
 
 
 def open_user_index(config: Config, progress: bool = True):
     """The index a user's questions are asked against, opened as the chat opens it (the default built on first use)."""
-    from index.embedder import Embedder
-    from index.store import IndexStore, ensure_default_index
+    from qa.indexes import open_index
 
-    embedder = Embedder(config.embed_model)
-    if config.index_dir is None:
-        return ensure_default_index(config.default_index, list(config.corpus_paths), embedder, progress=progress,
-                                    chunk_words=config.chunk_words,
-                                    overlap_sentences=config.chunk_overlap_sentences)  # fmt: skip
-    return IndexStore.open(config.index_dir, embedder=embedder)
+    return open_index(config, progress=progress)
 
 
 def document_ids(store) -> set[str]:

@@ -200,7 +200,7 @@ def evaluate_open(
         answer = pipeline.ask(item.question)
         doc = item.context_id
         if doc is not None and doc not in texts:
-            texts[doc] = pipeline.store.document(doc).text
+            texts[doc] = pipeline.retriever.document(doc).text
         results.append(score_open(item, texts.get(doc) if doc is not None else None,
                                   recall_hits(pipeline, answer), answer))  # fmt: skip
         if on_question is not None:
@@ -265,7 +265,7 @@ def run_configs(
     A SQuAD file is its own corpus (its paragraphs, indexed in ``.cache/eval-index``); a question
     set (``eval.questions``) is asked against each configuration's index (``Config.index_path``).
     """
-    from index.store import MODES
+    from index.retriever import MODES
     from qa.pipeline import Pipeline
     from qa.reader import Reader
 

@@ -1,259 +1,336 @@
-"""The on-disk index: documents, sentence spans, chunks and their vectors, in one folder.
+"""The on-disk index: a manifest and immutable segments, changed only by atomic commits.
 
-Layout: ``manifest.json`` (format, embedding model, chunking, per-document hash and chunk
-count), ``documents.jsonl`` (documents with their sentence spans), ``chunks.jsonl`` and
-``vectors.faiss`` (row ``i`` is chunk ``i``). Every save writes a complete new folder next to
-the old one and swaps it in, so a crash or a failed embedding never leaves half an index.
+Persistence only: what is stored and how a change becomes durable. Searching lives in
+``index.retriever`` (it reads a ``view()``), chunking and embedding in ``index.ingest``, and
+``index.build.open_or_build`` puts them together.
+
+    manifest.json          model, chunking, dense settings; every segment with its files' sizes and sha256
+    seg-000007-1a2b3c4d/   one immutable segment (``index.segment``) and the list of its deleted rows
+
+A commit writes the new segment and deletion lists, then replaces ``manifest.json`` (write,
+fsync, rename): a kill -9 at any moment leaves the last committed index, complete, and whatever
+it left behind (``.tmp-*``, segments no manifest names) goes at the next write. Each view holds a
+shared lock on its segment folders, so a writer never deletes a segment a reader still uses.
+Segments pile up and deleted rows linger until ``compact()``, or until a commit passes the
+thresholds in ``IndexSettings``. The index folder itself is never replaced (it keeps its mode).
 
     >>> store = IndexStore.create(".cache/index/mine", Embedder())
-    >>> store.add_documents(load_path("corpus/data"))
-    IngestReport(added=1, updated=0, unchanged=0, chunks_embedded=7)
-    >>> hits = IndexStore.open(".cache/index/mine").search("Who speaks for the NSC?", k=3)
+    >>> add_documents(store, Embedder(), load_path("corpus/data"))          # index.ingest
+    IngestReport(added=1, updated=0, unchanged=0, chunks_embedded=7, removed=0)
+    >>> IndexStore.open(".cache/index/mine").view().document("serbian-military-buildup-kosovo-border").title
+    'Serbian Military Buildup on Kosovo Border Raises Alarm Bells'
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterable
+import fcntl
+import os
+import threading
+import uuid
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from corpus.chunking import chunk_document, sentence_spans
 from corpus.document import Chunk, Document
-from corpus.loading import load_path
-from index.dense import DenseIndex
-from index.embedder import Embedder
-from index.fusion import reciprocal_rank_fusion
-from index.hit import Hit
-from index.lexical import LexicalIndex
-from index.persist import (  # noqa: F401 - the errors and reports are part of this module's API
-    FORMAT_VERSION,
-    MODES,
-    DocStats,
+from index.errors import (  # noqa: F401 - re-exported: callers import the errors from here
     DocumentNotFoundError,
-    IndexCorruptError,
+    IndexBusyError,
+    IndexDamagedError,
+    IndexFormatError,
     IndexMissingError,
-    IndexSettings,
-    IngestReport,
-    MANIFEST,
-    SentenceSpan,
+    IndexModelError,
+    IndexWriteError,
     StoreError,
-    _now,
-    _read,
-    _recover_interrupted_swap,
-    _State,
-    _chunk_counts,
-    _write,
 )
+from index.manifest import (  # noqa: F401 - FORMAT_VERSION is re-exported
+    FORMAT_VERSION,
+    MANIFEST,
+    Manifest,
+    SegmentEntry,
+    format_version,
+    now,
+    read_manifest,
+    write_manifest,
+)
+from index.persist import SentenceSpan, file_problem, file_record, fsync_path, save_array
+from index.segment import Segment, SegmentData, write_segment
+from index.settings import IndexSettings
+from index.upkeep import collect_garbage, looks_like_index, merge_plan, replace_group, segment_problems
+from index.view import DocStats, IndexView
 
-_EMBED_BATCH = 64
-_PROGRESS_MIN = 64  # fewer chunks than this embed too fast for a progress bar to help
+
+@dataclass(frozen=True)
+class CheckReport:
+    path: Path
+    generation: int
+    documents: int
+    chunks: int
+    segments: int
+    files: int
+    bytes: int
 
 
 class IndexStore:
-    """An index folder and its contents in memory; build with ``create`` or ``open``."""
+    """An index folder and its current view; open with ``open``, start one with ``create``."""
 
-    def __init__(self, path: Path, embedder: Embedder, settings: IndexSettings, state: _State) -> None:
-        self.path = path
-        self.embedder = embedder
-        self.settings = settings
-        self._state = state
-        self._dense: DenseIndex | None = None
-        self._lexical: LexicalIndex | None = None
-        self._by_id: dict[str, Chunk] | None = None
-        self._acronyms: tuple[dict[str, str], frozenset[str]] | None = None
+    def __init__(self, path: Path, manifest: Manifest, settings: IndexSettings) -> None:
+        self.path, self.settings = path, settings
+        self._view = IndexView(path, manifest, (), ())
+        self._lock = threading.RLock()  # one writer per process; a view is swapped in whole
+        self._writing_depth = 0
+        self._fresh = False  # created, not yet committed: the first commit replaces what is on disk
 
-    @classmethod
-    def _new(cls, path: str | Path, embedder: Embedder, chunk_words: int, overlap_sentences: int) -> IndexStore:
-        settings = IndexSettings(embedder.model_name, embedder.dimension, chunk_words, overlap_sentences)
-        empty = np.zeros((0, settings.dimension), dtype=np.float32)
-        return cls(Path(path), embedder, settings, _State({}, {}, (), empty, _now()))
+    # -- opening -----------------------------------------------------------------------------
 
     @classmethod
-    def create(
-        cls, path: str | Path, embedder: Embedder, chunk_words: int = 120, overlap_sentences: int = 1
-    ) -> IndexStore:
-        """A new, empty index at ``path``, written at once (replacing any index already there)."""
-        store = cls._new(path, embedder, chunk_words, overlap_sentences)
-        store._commit(store._state)
-        return store
+    def open(cls, path: str | Path, embedder=None, *, settings: IndexSettings | None = None,
+             verify: bool | None = None) -> IndexStore:  # fmt: skip
+        """The index at ``path``; ``embedder``, when given, must use the model the index was built with.
 
-    @classmethod
-    def open(cls, path: str | Path, embedder: Embedder | None = None) -> IndexStore:
-        """The index at ``path``; the embedder defaults to the model the index was built with."""
+        Files are checksummed now when the index is at most ``settings.verify_max_bytes`` (or
+        ``verify`` is True), else each file the first time it is read. An index in format 1 is
+        converted in place first (one line on stderr; nothing is re-embedded). ``settings``
+        gives the dense and compaction settings; the model and chunking are the index's own.
+        """
+        from index.migrate import migrate_format1, recover_interrupted_swap
+
         path = Path(path)
-        _recover_interrupted_swap(path)
+        recover_interrupted_swap(path)
         if not (path / MANIFEST).is_file():
             if path.is_dir() and any(path.iterdir()):
-                raise IndexCorruptError(path, f"{MANIFEST} is missing")
+                raise IndexDamagedError(path, f"{MANIFEST} is missing")
             raise IndexMissingError(path)
-        try:
-            settings, state, dense = _read(path)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # JSON errors are ValueErrors
-            reason = str(exc) if type(exc) is ValueError else f"{type(exc).__name__}: {exc}"
-            raise IndexCorruptError(path, reason) from exc
-        if embedder is None:
-            embedder = Embedder(settings.embed_model)
-        elif embedder.model_name != settings.embed_model:
-            raise IndexCorruptError(path, f"built with {settings.embed_model}, not {embedder.model_name}")
-        store = cls(path, embedder, settings, state)
-        store._dense = dense
+        if format_version(path) == 1:
+            migrate_format1(path)
+        manifest = read_manifest(path)
+        if embedder is not None and embedder.model_name != manifest.embed_model:
+            raise IndexModelError(path, manifest.embed_model, embedder.model_name)
+        store = cls(path, manifest, _recorded(manifest, settings))
+        verify = verify if verify is not None else manifest.bytes <= store.settings.verify_max_bytes
+        store._view = store._load_view(verify)
         return store
 
-    # -- changing the contents -------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path, embedder, chunk_words: int = 120, overlap_sentences: int = 1, *,
+               settings: IndexSettings | None = None, commit: bool = True) -> IndexStore:  # fmt: skip
+        """A new, empty index at ``path`` for ``embedder``'s model, replacing any index there.
 
-    def _commit(self, state: _State) -> None:
-        """Write ``state`` atomically, then make it current (in memory only once it is on disk)."""
-        dense = _write(self.path, self.settings, state)
-        self._state, self._dense, self._lexical, self._by_id = state, dense, None, None
-        self._acronyms = None
-
-    def _embed(self, texts: list[str], progress: bool) -> np.ndarray:
-        from tqdm import tqdm
-
-        parts = [np.zeros((0, self.settings.dimension), dtype=np.float32)]
-        quiet = not progress or len(texts) < _PROGRESS_MIN
-        with tqdm(total=len(texts), desc="Embedding chunks", unit="chunk", disable=quiet, leave=False) as bar:
-            for i in range(0, len(texts), _EMBED_BATCH):
-                parts.append(np.asarray(self.embedder.embed_documents(texts[i : i + _EMBED_BATCH]), np.float32))
-                bar.update(len(parts[-1]))
-        vectors = np.concatenate(parts)
-        if vectors.shape != (len(texts), self.settings.dimension):
-            raise StoreError(f"The embedder returned vectors of shape {vectors.shape}: check the embedding model.")
-        return vectors
-
-    def add_documents(self, docs: Iterable[Document], progress: bool = True) -> IngestReport:
-        """Add new documents and replace changed ones (same doc_id, other text); skip unchanged ones.
-
-        Only chunks of new or changed documents are embedded. If anything fails, the index on
-        disk and in memory is left as it was.
+        With ``commit=False`` nothing is written until the first commit, which then replaces the
+        old index in one step (so a rebuild keeps the old index until the new one is complete).
         """
-        old = self._state
-        documents, sentences = dict(old.documents), dict(old.sentences)
-        fresh: list[Chunk] = []
-        replaced: set[str] = set()
-        added = unchanged = 0
-        for doc in {d.doc_id: d for d in docs}.values():  # a repeated doc_id: the last one wins
-            previous = documents.get(doc.doc_id)
-            documents[doc.doc_id] = doc  # an unchanged text may still come with a new title
-            if previous is not None and previous.content_hash == doc.content_hash:
-                unchanged += 1
-                continue
-            if previous is None:
-                added += 1
-            else:
-                replaced.add(doc.doc_id)
-            sentences[doc.doc_id] = sentence_spans(doc.text)
-            s = self.settings
-            fresh.extend(chunk_document(doc, s.chunk_words, s.overlap_sentences, sentences[doc.doc_id]))
-        report = IngestReport(added, len(replaced), unchanged, len(fresh))
-        if documents == old.documents:
-            return report
-        vectors = self._embed([c.text for c in fresh], progress)
-        keep = [i for i, c in enumerate(old.chunks) if c.doc_id not in replaced]
-        chunks = tuple(old.chunks[i] for i in keep) + tuple(fresh)
-        self._commit(_State(documents, sentences, chunks, np.concatenate([old.vectors[keep], vectors]), old.created))
-        return report
+        path = Path(path)
+        if path.exists() and not (path.is_dir() and (looks_like_index(path) or not any(path.iterdir()))):
+            raise StoreError(f"{path} exists and holds no index: choose an empty or new folder for the index.")
+        if settings is None:
+            settings = IndexSettings(embedder.model_name, chunk_words, overlap_sentences)
+        try:
+            generation = read_manifest(path).generation  # generations only grow, even across rebuilds
+        except StoreError:
+            generation = 0
+        manifest = Manifest(generation, settings.embed_model, int(embedder.dimension), settings.chunk_words,
+                            settings.overlap_sentences, settings.dense, now(), now())  # fmt: skip
+        store = cls(path, manifest, settings)
+        store._fresh = True
+        if commit:
+            store.commit()
+        return store
 
-    def remove_document(self, doc_id: str) -> None:
-        """Drop a document, its chunks and their vectors."""
-        old = self._state
-        if doc_id not in old.documents:
-            raise DocumentNotFoundError(self.path, doc_id)
-        keep = [i for i, c in enumerate(old.chunks) if c.doc_id != doc_id]
-        documents = {k: v for k, v in old.documents.items() if k != doc_id}
-        sentences = {k: v for k, v in old.sentences.items() if k != doc_id}
-        chunks = tuple(old.chunks[i] for i in keep)
-        self._commit(_State(documents, sentences, chunks, old.vectors[keep], old.created))
+    @property
+    def dimension(self) -> int:
+        return self._view.manifest.dimension
 
-    # -- reading -----------------------------------------------------------------------------
+    def view(self) -> IndexView:
+        """The current committed version; hold it for one whole search."""
+        return self._view
+
+    def reload(self) -> bool:
+        """Pick up a commit made by another process; True when there was one."""
+        with self._lock:
+            if read_manifest(self.path).generation == self._view.generation:
+                return False
+            self._view = self._load_view(verify=False)
+            return True
+
+    def _load_view(self, verify: bool) -> IndexView:
+        """Read the manifest and open its segments (reusing this process's), retrying if a commit races us."""
+        known = {s.entry.name: s for s in self._view.segments}
+        ef_search = self.settings.dense.hnsw_ef_search
+        for attempt in range(3):
+            manifest = read_manifest(self.path)
+            try:
+                segments = [known.get(e.name) or Segment(self.path, e, verify, ef_search) for e in manifest.segments]
+                return IndexView(self.path, manifest, segments, [self._deleted_rows(e) for e in manifest.segments])
+            except IndexDamagedError:  # a writer may have deleted what an older manifest named
+                if attempt == 2 or read_manifest(self.path).generation == manifest.generation:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _deleted_rows(self, entry: SegmentEntry) -> np.ndarray:
+        if entry.deleted is None:
+            return np.zeros(0, dtype=np.int64)
+        path = self.path / entry.name / entry.deleted
+        if problem := file_problem(path, entry.files[entry.deleted]):
+            raise IndexDamagedError(self.path, problem)
+        rows = np.load(path, allow_pickle=False)
+        if rows.ndim != 1 or len(rows) != entry.deleted_documents or (len(rows) and rows.max() >= entry.documents):
+            raise IndexDamagedError(self.path, f"{entry.name}/{entry.deleted} does not fit the segment")
+        return rows
+
+    # -- reading (the current view's, for callers written before views) ------------------------
 
     def documents(self) -> list[Document]:
-        return list(self._state.documents.values())
+        return list(self._view.documents())
 
     def document(self, doc_id: str) -> Document:
-        try:
-            return self._state.documents[doc_id]
-        except KeyError:
-            raise DocumentNotFoundError(self.path, doc_id) from None
+        return self._view.document(doc_id)
 
     def sentences(self, doc_id: str) -> list[SentenceSpan]:
         """Sentence spans of a document, as used for chunking (reading windows grow by these)."""
-        self.document(doc_id)
-        return list(self._state.sentences[doc_id])
+        return self._view.sentences(doc_id)
 
     def chunks(self) -> list[Chunk]:
-        return list(self._state.chunks)
+        return list(self._view.chunks())
 
     def stats(self) -> list[DocStats]:
-        counts = _chunk_counts(self._state.chunks)
-        return [DocStats(d.doc_id, d.title, len(d.text), counts.get(d.doc_id, 0)) for d in self.documents()]
+        return self._view.stats()
 
-    def _ranking(self, source: str, query: str, n: int) -> tuple[list[str], list[float]]:
-        if source == "dense":
-            if self._dense is None:
-                self._dense = DenseIndex.build(self._state.vectors, self.settings.dimension)
-            rows, scores = self._dense.search(self.embedder.embed_query(query), n)
-        else:
-            if self._lexical is None:
-                self._lexical = LexicalIndex.build([c.text for c in self._state.chunks])
-            rows, scores = self._lexical.search(query, n)
-        return [self._state.chunks[r].chunk_id for r in rows], scores
+    # -- writing -----------------------------------------------------------------------------
 
-    def spell_out_acronyms(self, text: str) -> str:
-        """``text`` with acronyms the documents only ever spell out replaced by the name (``index.acronyms``)."""
-        from index.acronyms import acronym_table, spell_out_acronyms, vocabulary
+    @contextmanager
+    def writing(self) -> Iterator[IndexView]:
+        """Hold the write lock, with the view brought up to date; yields that view.
 
-        if self._acronyms is None:
-            texts = [d.text for d in self._state.documents.values()]
-            self._acronyms = (acronym_table(texts), vocabulary(texts))
-        return spell_out_acronyms(text, *self._acronyms)
-
-    def search(self, query: str, k: int = 5, mode: str = "hybrid", rrf_k: int = 60) -> list[Hit]:
-        """The ``k`` best chunks for ``query``: "dense" (cosine), "bm25", or "hybrid" (RRF of both).
-
-        Each retriever contributes ``max(4k, 20)`` candidates; ``Hit.score`` is the cosine, the
-        BM25 score or the fused RRF score, and ``Hit.source_ranks`` the rank per retriever.
+        Threads of this process wait for each other; another process gets ``IndexBusyError``.
         """
-        if mode not in MODES:
-            raise ValueError(f"Unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}.")
-        if k <= 0 or not query.strip() or not self._state.chunks:
-            return []
-        if self._by_id is None:
-            self._by_id = {c.chunk_id: c for c in self._state.chunks}
-        sources = ("dense", "bm25") if mode == "hybrid" else (mode,)
-        ranked = {source: self._ranking(source, query, max(k * 4, 20)) for source in sources}
-        if mode != "hybrid":
-            ids, scores = ranked[mode]
-            return [
-                Hit(self._by_id[cid], score, rank, {mode: rank})
-                for rank, (cid, score) in enumerate(zip(ids[:k], scores[:k]), start=1)
-            ]
-        fused = reciprocal_rank_fusion({s: ids for s, (ids, _) in ranked.items()}, k=rrf_k, top_k=k)
-        return [Hit(self._by_id[f.id], f.score, rank, f.ranks) for rank, f in enumerate(fused, start=1)]
+        with self._lock:
+            if self._writing_depth:
+                yield self._view
+                return
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_RDONLY)
+            except OSError as exc:
+                raise IndexWriteError(self.path, exc) from exc
+            self._writing_depth = 1
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise IndexBusyError(self.path) from None
+                if not self._fresh and read_manifest(self.path).generation != self._view.generation:
+                    self._view = self._load_view(verify=False)
+                self._collect_garbage()
+                yield self._view
+            except OSError as exc:  # permissions, a full disk: nothing was committed
+                raise IndexWriteError(self.path, exc) from exc
+            finally:
+                self._writing_depth = 0
+                os.close(fd)
+
+    def commit(self, data: SegmentData | None = None, remove: Collection[str] = ()) -> IndexView:
+        """Add ``data`` as a new segment (replacing documents with the same ids) and delete the
+        documents ``remove`` names, in one atomic step; then compact if a threshold is passed."""
+        with self.writing() as view:
+            remove = set(remove)
+            if missing := sorted(d for d in remove if not view.has(d)):
+                raise DocumentNotFoundError(self.path, missing[0])
+            generation = view.generation + 1
+            dead: dict[int, list[int]] = {}
+            for doc_id in remove | set(data.doc_ids if data is not None else ()):
+                if (found := view.locate(doc_id)) is not None:
+                    dead.setdefault(found[0], []).append(found[1])
+            entries, segments, deleted = list(view.manifest.segments), list(view.segments), list(view.deleted)
+            for i, rows in dead.items():
+                entries[i], deleted[i] = self._delete_rows(segments[i], entries[i], deleted[i], rows, generation)
+            if data is not None and data.doc_ids:
+                entry, segment = self._write_segment(data, generation)
+                entries.append(entry)
+                segments.append(segment)
+                deleted.append(np.zeros(0, dtype=np.int64))
+            keep = [i for i, e in enumerate(entries) if e.live_documents > 0]  # fully deleted segments go
+            self._publish([entries[i] for i in keep], [segments[i] for i in keep], [deleted[i] for i in keep])
+            del view, segments, deleted  # release the old view's locks before collecting
+            self._collect_garbage()
+            self._compact(full=False)
+            return self._view
+
+    def _write_segment(self, data: SegmentData, generation: int) -> tuple[SegmentEntry, Segment]:
+        name = f"seg-{generation:06d}-{uuid.uuid4().hex[:8]}"
+        entry = write_segment(self.path, name, data, self.dimension, self.settings.dense)
+        return entry, Segment(self.path, entry, False, self.settings.dense.hnsw_ef_search).trust()
+
+    def _delete_rows(self, seg: Segment, entry: SegmentEntry, old: np.ndarray, rows: list[int],
+                     generation: int) -> tuple[SegmentEntry, np.ndarray]:  # fmt: skip
+        """A new deletion list for ``seg`` (written, not yet committed) and the entry naming it."""
+        dead = np.union1d(old, np.array(rows, dtype=np.int64)).astype(np.int64)
+        name = f"deleted-{generation:06d}.npy"
+        save_array(seg.folder / name, dead)
+        fsync_path(seg.folder)
+        chunk_rows = np.array([c for r in dead for c in seg.chunk_rows(int(r))], dtype=np.int64)
+        files = {k: v for k, v in entry.files.items() if k != entry.deleted}
+        files[name] = file_record(seg.folder / name)
+        tokens = int(seg.postings.lengths[chunk_rows].sum()) if len(chunk_rows) else 0
+        return replace(entry, files=files, deleted=name, deleted_documents=len(dead),
+                       deleted_chunks=len(chunk_rows), deleted_tokens=tokens), dead  # fmt: skip
+
+    def _publish(self, entries, segments, deleted) -> None:
+        """Commit: replace the manifest, then make the new view current (only once it is on disk)."""
+        manifest = replace(self._view.manifest.next(entries), dense=self.settings.dense)
+        write_manifest(self.path, manifest)
+        self._fresh = False
+        self._view = IndexView(self.path, manifest, segments, deleted)
+
+    def compact(self) -> bool:
+        """Rewrite all live documents into one segment, dropping deleted rows; False if nothing to do."""
+        return self._compact(full=True)
+
+    def _compact(self, full: bool) -> bool:
+        with self.writing() as view:
+            entries = view.manifest.segments
+            if full:
+                group = list(range(len(entries))) if len(entries) > 1 or any(e.deleted_documents for e in entries) else []
+            else:
+                group = merge_plan(entries, self.settings)
+            if not group:
+                return False
+            data = SegmentData.merge([(view.segments[i], view.live_document_mask(i)) for i in group], self.dimension)
+            merged = self._write_segment(data, view.generation + 1) if data.doc_ids else None
+            self._publish(*replace_group(view, group, merged))
+            del view, merged  # release the merged segments' locks before collecting
+            self._collect_garbage()
+            return True
+
+    def _collect_garbage(self) -> None:
+        collect_garbage(self.path)
+
+    # -- checking ----------------------------------------------------------------------------
+
+    def check(self) -> CheckReport:
+        """Checksum every file and cross-check the segments; ``IndexDamagedError`` lists what is wrong."""
+        view, problems, files, size = self._view, [], 1, (self.path / MANIFEST).stat().st_size
+        for seg, entry in zip(view.segments, view.manifest.segments):
+            files, size = files + len(entry.files), size + entry.bytes
+            found = [p for name in seg.files if (p := seg.verify_file(name))]
+            if entry.deleted and (p := file_problem(seg.folder / entry.deleted, entry.files[entry.deleted])):
+                found.append(p)
+            problems += found or segment_problems(seg)
+        if problems:
+            raise IndexDamagedError(self.path, "; ".join(problems[:5]) + (" …" if len(problems) > 5 else ""))
+        m = view.manifest
+        return CheckReport(self.path, m.generation, m.documents, m.chunks, len(m.segments), files, size)
 
 
-def ensure_default_index(
-    path: str | Path,
-    corpus_paths: Iterable[str | Path],
-    embedder: Embedder,
-    progress: bool = True,
-    chunk_words: int = 120,
-    overlap_sentences: int = 1,
-) -> IndexStore:
-    """The index at ``path``, (re)built from ``corpus_paths`` first if it is missing or damaged."""
-    try:
-        return IndexStore.open(path, embedder)
-    except IndexMissingError:
-        reason = "there is none yet"
-    except IndexCorruptError as exc:
-        reason = f"the old one is damaged: {exc.reason}"
-    corpus_paths = [Path(p) for p in corpus_paths]
-    print(
-        f"Building the index at {path} from {', '.join(map(str, corpus_paths))} ({reason}).",
-        file=sys.stderr,
-    )
-    store = IndexStore._new(path, embedder, chunk_words, overlap_sentences)
-    store.add_documents([doc for p in corpus_paths for doc in load_path(p)], progress=progress)
-    return store
+def check(path: str | Path) -> CheckReport:
+    """``python -m qa check``: open the index without trusting it, then checksum and cross-check all of it."""
+    return IndexStore.open(path, verify=False).check()
+
+
+def _recorded(manifest: Manifest, settings: IndexSettings | None) -> IndexSettings:
+    """The index's own model and chunking, with the caller's dense and compaction settings if given."""
+    base = settings if settings is not None else IndexSettings(dense=manifest.dense)
+    return replace(base, embed_model=manifest.embed_model, chunk_words=manifest.chunk_words,
+                   overlap_sentences=manifest.overlap_sentences)  # fmt: skip
+

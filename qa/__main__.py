@@ -2,7 +2,9 @@
 
     python -m qa ask "Who is the spokesperson for the US National Security Council?"
     python -m qa ask --json --file questions.txt        # one JSON object per line
-    python -m qa ingest --index my-index docs/ report.pdf
+    python -m qa ingest --index my-index docs/ report.pdf   # adds new and changed documents only
+    python -m qa remove --index my-index report.pdf          # ids as `python -m qa documents` lists them
+    python -m qa compact --index my-index ; python -m qa check --index my-index
     python -m qa chat
 
 Without --index the default index of the bundled article is used (built on first use).
@@ -96,31 +98,80 @@ def cmd_ask(args, config: Config) -> int:
     return 1 if failed else 0
 
 
-def cmd_ingest(args, config: Config) -> int:
-    from corpus.loading import LoadError, load_path
-    from index.embedder import Embedder
-    from index.store import IndexMissingError, IndexStore, StoreError
+# Embedding speed on the two shared cores (issue 16: ~3,000 chunks in 1.5-2 min); bench/ingest_speed.py measures it.
+EMBED_CHUNKS_PER_S = 25
+_ESTIMATE_MIN_CHUNKS = 500  # below this an ingest takes seconds: no estimate needed
 
-    docs = []
-    for path in args.paths:
-        try:
-            docs.extend(load_path(path))
-        except LoadError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-    embedder = Embedder(config.embed_model)
-    try:
-        store = None if args.rebuild else IndexStore.open(config.index_path, embedder=embedder)
-    except IndexMissingError:
-        store = None
-    except StoreError as exc:
-        print(f"error: {exc} (or pass --rebuild to start a new index there)", file=sys.stderr)
-        return 2
-    if store is None:
-        store = IndexStore.create(config.index_path, embedder, config.chunk_words, config.chunk_overlap_sentences)
-    report = store.add_documents(docs, progress=True)
-    print(f"{config.index_path}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+
+def _estimate(store, docs) -> str | None:
+    """A line saying how long embedding the new and changed documents will take, when it is long."""
+    from corpus.chunking import estimate_chunk_count
+
+    view, settings = store.view(), store.settings  # the index's own chunking, which ingest uses
+    changed = [d for d in docs if view.content_hash(d.doc_id) != d.content_hash]
+    chunks = sum(estimate_chunk_count(d.text, settings.chunk_words, settings.overlap_sentences) for d in changed)
+    if chunks < _ESTIMATE_MIN_CHUNKS:
+        return None
+    minutes = chunks / EMBED_CHUNKS_PER_S / 60
+    eta = f"{minutes:.0f} minutes" if minutes < 90 else f"{minutes / 60:.1f} hours"
+    return (f"About {chunks:,} chunks to embed from {len(changed)} new or changed documents: roughly {eta} "
+            f"at {EMBED_CHUNKS_PER_S} chunks/s (Ctrl-C stops it; the index stays as it was).")
+
+
+def cmd_ingest(args, config: Config) -> int:
+    from corpus.loading import load_paths
+    from index.ingest import add_documents
+    from qa.indexes import open_index
+
+    max_mb = args.max_mb if args.max_mb is not None else config.max_document_mb
+    docs = load_paths(args.paths, max_mb, progress=True)  # every file checked (ids, sizes) before the models load
+    retriever = open_index(config, create=True, rebuild=args.rebuild)
+    if estimate := _estimate(retriever.store, docs):
+        print(estimate, file=sys.stderr, flush=True)
+    report = add_documents(retriever.store, retriever.embedder, docs, progress=True)
+    print(f"{retriever.store.path}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
           f"{report.chunks_embedded} chunks embedded")
+    return 0
+
+
+def _store(config: Config):
+    """The index ``--index`` names (default: the bundled article's), opened for writing; no model loads."""
+    from index.store import IndexStore
+
+    return IndexStore.open(config.index_path)
+
+
+def cmd_remove(args, config: Config) -> int:
+    from index.ingest import remove_documents
+
+    store = _store(config)
+    removed = remove_documents(store, args.doc_ids)  # all or nothing: an unknown id changes nothing
+    print(f"{store.path}: {removed} removed, {store.view().manifest.documents} documents left")
+    return 0
+
+
+def cmd_compact(args, config: Config) -> int:
+    store = _store(config)
+    done = store.compact()
+    m = store.view().manifest
+    print(f"{store.path}: {'compacted into' if done else 'already compact:'} {len(m.segments)} segment(s), "
+          f"{m.documents} documents, {m.chunks} chunks, {m.bytes / 1e6:.1f} MB")
+    return 0
+
+
+def cmd_check(args, config: Config) -> int:
+    from index.store import check
+
+    r = check(config.index_path)  # IndexDamagedError (one line, exit 2) names what is wrong
+    print(f"{r.path}: sound ({r.documents} documents, {r.chunks} chunks, {r.segments} segment(s), "
+          f"{r.files} files, {r.bytes / 1e6:.1f} MB checksummed; generation {r.generation})")
+    return 0
+
+
+def cmd_documents(args, config: Config) -> int:
+    for s in _store(config).stats():
+        title = "".join(ch if ch.isprintable() else " " for ch in s.title)  # no escape sequences to the terminal
+        print(f"{s.doc_id}\t{s.chunks} chunks\t{title}")
     return 0
 
 
@@ -165,7 +216,22 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", parents=[common], help="add .txt/.md/.html/.pdf files or folders to an index")
     ingest.add_argument("paths", nargs="+", metavar="PATH")
     ingest.add_argument("--rebuild", action="store_true", help="start a new index instead of adding to the existing one")
+    ingest.add_argument("--max-mb", type=float, metavar="MB", help="refuse files larger than this, before reading "
+                        "them (default: 20; 20 MB of prose is about an hour of embedding here)")  # fmt: skip
     ingest.set_defaults(func=cmd_ingest)
+
+    remove = sub.add_parser("remove", parents=[common], help="remove documents from an index by id (see 'documents')")
+    remove.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
+    remove.set_defaults(func=cmd_remove)
+
+    documents = sub.add_parser("documents", parents=[common], help="list an index's documents: id, chunks, title")
+    documents.set_defaults(func=cmd_documents)
+
+    compact = sub.add_parser("compact", parents=[common], help="rewrite an index into one segment, dropping removed chunks")
+    compact.set_defaults(func=cmd_compact)
+
+    check = sub.add_parser("check", parents=[common], help="checksum every file of an index and cross-check them")
+    check.set_defaults(func=cmd_check)
 
     chat = sub.add_parser("chat", parents=[common], help="chat in the terminal, with follow-up questions")
     chat.set_defaults(func=cmd_chat)
@@ -178,12 +244,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args, config_from(args, os.environ))
+    except KeyboardInterrupt:  # an index is changed only by its final commit: nothing half-done is left
+        print("\ninterrupted: nothing more was done; the index holds what was committed.", file=sys.stderr)
+        return 130
     except Exception as exc:  # one clear line for errors users can meet; tracebacks only for bugs
-        from index.store import StoreError
+        from corpus.formats import LoadError
+        from index.errors import StoreError
         from qa.errors import SettingError
 
-        if isinstance(exc, (StoreError, FileNotFoundError, SettingError)):
-            print(f"error: {exc}", file=sys.stderr)
+        if isinstance(exc, (StoreError, LoadError, FileNotFoundError, SettingError)):
+            print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line, whatever the message holds
             return 2
         raise
 

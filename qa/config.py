@@ -33,7 +33,7 @@ DEFAULT_INDEX = REPO_ROOT / ".cache" / "index" / "default"
 # autocast casting every call). fp32: the reference. int8: Linear layers quantized per output channel at
 # load time (torch dynamic quantization), the rest fp32. bench/reader_speed.py compares speed and scores.
 PRECISIONS = ("bf16", "fp32", "int8")
-RETRIEVAL_MODES = ("dense", "bm25", "hybrid")  # what index.store's search takes (a test keeps the two equal)
+RETRIEVAL_MODES = ("dense", "bm25", "hybrid")  # what index.Retriever.search takes (a test keeps the two equal)
 # What entry points put in the environment before any model loads: never contact a model hub,
 # and keep the tokenizers' thread pool out of forked workers.
 OFFLINE_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
@@ -82,6 +82,12 @@ class Config:
     # -- chunking (when an index is built)
     chunk_words: int = 120  # a chunk holds whole sentences up to about this many words
     chunk_overlap_sentences: int = 1
+    # -- the index's dense search (index.settings.DenseSettings; recorded in the index, used for new segments)
+    dense_flat_max_rows: int = 20_000  # a segment up to this size is searched exactly; a larger one by HNSW
+    hnsw_m: int = 32  # HNSW graph degree: recall, memory and build time grow with it
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 128  # candidates kept per HNSW search (bench/index_scale.py: recall@10 vs exact)
+    max_document_mb: float = 20.0  # a file larger than this is refused before it is read (ingest --max-mb)
     # -- retrieval
     retrieval: str = _flag("hybrid", "--retrieval", "dense (FAISS), bm25, or hybrid (both, fused by RRF)",
                            choices=RETRIEVAL_MODES)  # fmt: skip

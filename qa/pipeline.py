@@ -88,8 +88,8 @@ def widen_and_merge(hits: list[Hit], sentences_of, width: int) -> list[SentenceW
 class Pipeline:
     """The chatbot's core. Thread-safe: concurrent ask() calls retrieve one at a time and read together."""
 
-    def __init__(self, store, reader, config: Config) -> None:
-        self.store = store
+    def __init__(self, retriever, reader, config: Config) -> None:
+        self.retriever = retriever  # index.Retriever: search, acronyms, documents and their sentences
         self.reader = reader
         self.config = config
         self._lock = threading.RLock()
@@ -97,20 +97,13 @@ class Pipeline:
     @classmethod
     def from_config(cls, config: Config | None = None, progress: bool = True) -> Pipeline:
         """Open the configured index (building the bundled article's on first use) and load both models."""
-        from index.embedder import Embedder
-        from index.store import IndexStore, ensure_default_index
+        from qa.indexes import open_index
         from qa.reader import Reader
 
         config = config if config is not None else Config()
-        embedder = Embedder(config.embed_model)
-        if config.index_dir is None:
-            store = ensure_default_index(config.default_index, list(config.corpus_paths), embedder, progress=progress,
-                                         chunk_words=config.chunk_words,
-                                         overlap_sentences=config.chunk_overlap_sentences)  # fmt: skip
-        else:
-            store = IndexStore.open(config.index_dir, embedder=embedder)
+        retriever = open_index(config, progress=progress)
         reader = Reader.from_config(config).load()
-        return cls(store, reader, config)
+        return cls(retriever, reader, config)
 
     @property
     def threshold(self) -> float:
@@ -119,8 +112,10 @@ class Pipeline:
 
     def ingest(self, docs: list[Document], progress: bool = False):
         """Add documents to the index while no question is being answered (returns the IngestReport)."""
+        from index.ingest import add_documents
+
         with self._lock:
-            return self.store.add_documents(docs, progress=progress)
+            return add_documents(self.retriever.store, self.retriever.embedder, docs, progress)
 
     def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
         """Answer one question, or abstain below the threshold.
@@ -134,7 +129,7 @@ class Pipeline:
         followup = resolve_followup(question, conversation.turns) if conversation is not None else Followup(question)
         t0 = time.perf_counter()
         with self._lock:  # a consistent view of the index while the passages are taken from it
-            read_as = self.store.spell_out_acronyms(followup.understood)  # "NSC" -> "National Security Council"
+            read_as = self.retriever.spell_out_acronyms(followup.understood)  # "NSC" -> "National Security Council"
             hits = self.retrieve(dataclasses.replace(followup, understood=read_as).retrieval_query)
             passages = self._passages(hits)
         t1 = time.perf_counter()
@@ -160,12 +155,12 @@ class Pipeline:
         """
         with self._lock:
             k = k if k is not None else self.config.top_k
-            return self.store.search(query, k=k, mode=self.config.retrieval, rrf_k=self.config.rrf_k)
+            return self.retriever.search(query, k=k, mode=self.config.retrieval, rrf_k=self.config.rrf_k)
 
     def _passages(self, hits: list[Hit]) -> tuple[Passage, ...]:
         """The hits widened to whole sentences and merged, as the passages the reader reads, best rank first."""
-        windows = widen_and_merge(hits, self.store.sentences, self.config.window_sentences)
-        docs = {w.doc_id: self.store.document(w.doc_id) for w in windows}
+        windows = widen_and_merge(hits, self.retriever.sentences, self.config.window_sentences)
+        docs = {w.doc_id: self.retriever.document(w.doc_id) for w in windows}
         return tuple(
             Passage(w.doc_id, docs[w.doc_id].title, w.start, w.end, docs[w.doc_id].text[w.start : w.end],
                     w.rank, w.score, w.source_ranks)
@@ -185,18 +180,18 @@ class Pipeline:
         return Answer(question, best.text, best.score, citations, passages, tuple(candidates), timings, rewritten)
 
     def _still_there(self, candidate: Candidate) -> bool:
-        from index.persist import DocumentNotFoundError
+        from index.errors import DocumentNotFoundError
 
         try:
-            return self.store.document(candidate.doc_id).text[candidate.start : candidate.end] == candidate.text
+            return self.retriever.document(candidate.doc_id).text[candidate.start : candidate.end] == candidate.text
         except DocumentNotFoundError:
             return False
 
     def _cite(self, candidate: Candidate) -> Citation:
-        doc = self.store.document(candidate.doc_id)
+        doc = self.retriever.document(candidate.doc_id)
         if doc.text[candidate.start : candidate.end] != candidate.text:  # our promise to users: never cite loosely
             raise AssertionError(f"citation offsets drifted for {doc.doc_id}:{candidate.start}-{candidate.end}")
-        sents = self.store.sentences(doc.doc_id)
+        sents = self.retriever.sentences(doc.doc_id)
         first, last = sentence_range(sents, candidate.start, candidate.end)
         s0, s1 = min(sents[first][0], candidate.start), max(sents[last][1], candidate.end)
         return Citation(doc.doc_id, doc.title, candidate.start, candidate.end, s0, s1, doc.text[s0:s1])

@@ -56,10 +56,10 @@ def pipeline(tmp_path_factory, embedder, reader):
     """The default pipeline over the bundled article, with its index in a temporary folder."""
     import dataclasses
 
-    from index.store import ensure_default_index
-    from qa.config import DEFAULT_CORPUS, Config
+    from qa.config import Config
+    from qa.indexes import open_index
     from qa.pipeline import Pipeline
 
-    config = dataclasses.replace(Config(), index_dir=tmp_path_factory.mktemp("index") / "default")
-    store = ensure_default_index(config.index_dir, [DEFAULT_CORPUS], embedder, progress=False)
-    return Pipeline(store, reader, config)
+    # The bundled article's index, built as the CLI builds it (open_index), in a temporary folder.
+    config = dataclasses.replace(Config(), default_index=tmp_path_factory.mktemp("index") / "default")
+    return Pipeline(open_index(config, embedder=embedder, progress=False), reader, config)

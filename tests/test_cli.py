@@ -79,3 +79,50 @@ def test_unsupported_file_is_one_clear_line(tmp_path, capsys):
     assert main(["ingest", "--index", str(tmp_path / "idx"), str(bad)]) == 2
     assert capsys.readouterr().err.startswith("error: ")
     assert not (tmp_path / "idx").exists()
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    (line,) = [line for line in err.splitlines() if line.startswith("error: ")]
+    return line
+
+
+def test_an_empty_path_is_refused_not_the_current_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "private.txt").write_text("Not meant for any index.")
+    assert main(["ingest", "--index", str(tmp_path / "idx"), ""]) == 2
+    assert "empty path" in one_error_line(capsys)
+    assert not (tmp_path / "idx").exists()
+
+
+def test_a_file_over_max_mb_is_refused_before_reading(tmp_path, capsys):
+    (tmp_path / "big.txt").write_text("Kirby spoke. " * 20_000)  # 0.26 MB
+    assert main(["ingest", "--index", str(tmp_path / "idx"), "--max-mb", "0.1", str(tmp_path / "big.txt")]) == 2
+    assert "over the 0.1 MB limit" in one_error_line(capsys)
+
+
+def test_remove_documents_compact_and_check(index_dir, tmp_path, capsys):
+    import shutil
+
+    path = tmp_path / "idx"
+    shutil.copytree(index_dir, path)
+    (tmp_path / "memo.txt").write_text("The memo says the tanks left the border on Friday.")
+    assert main(["ingest", "--index", str(path), str(tmp_path / "memo.txt")]) == 0
+    assert main(["documents", "--index", str(path)]) == 0
+    assert "memo.txt\t1 chunks" in capsys.readouterr().out
+    assert main(["remove", "--index", str(path), "memo.txt"]) == 0
+    assert "1 removed, 1 documents left" in capsys.readouterr().out
+    assert main(["remove", "--index", str(path), "memo.txt"]) == 2
+    assert "no document 'memo.txt'" in one_error_line(capsys)
+    assert main(["compact", "--index", str(path)]) == 0
+    assert "1 segment(s), 1 documents" in capsys.readouterr().out
+    assert main(["check", "--index", str(path)]) == 0
+    assert ": sound (1 documents" in capsys.readouterr().out
+    (segment,) = path.glob("seg-*")
+    faiss_file = segment / "dense.faiss"
+    data = bytearray(faiss_file.read_bytes())
+    data[-8:] = bytes(8)  # a vector's bytes changed, size and header intact
+    faiss_file.write_bytes(bytes(data))
+    assert main(["check", "--index", str(path)]) == 2
+    assert "is damaged" in (line := one_error_line(capsys)) and "dense.faiss" in line and "rebuild" in line

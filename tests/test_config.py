@@ -65,7 +65,7 @@ def test_flags_check_their_values():
 
 
 def test_the_retrieval_flag_offers_what_the_index_can_do():
-    from index.store import MODES
+    from index.retriever import MODES
 
     assert RETRIEVAL_MODES == MODES
 

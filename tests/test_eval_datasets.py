@@ -98,7 +98,8 @@ def test_config_variants_cross_product_and_errors():
         "retrieval=dense, top_k=3", "retrieval=dense, top_k=5", "retrieval=bm25, top_k=3", "retrieval=bm25, top_k=5"]
     assert variants[1][1].retrieval == "dense" and variants[1][1].top_k == 5
     readers = config_variants(Config(), [], ["models/a", "models/b"])
-    assert [(label, c.reader_model) for label, c in readers] == [("reader=a", "models/a"), ("reader=b", "models/b")]
+    # a shipped reader is labelled by its name (fast, accurate), any other by the folder or hub name as given
+    assert [(label, c.reader_model) for label, c in readers] == [("reader=models/a", "models/a"), ("reader=models/b", "models/b")]
     assert config_variants(Config()) == [("default", Config())]
     with pytest.raises(ConfigError):
         config_variants(Config(), ["nonsense=1"])

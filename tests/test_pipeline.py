@@ -60,7 +60,7 @@ def test_overlapping_spans_are_one_answer_not_rivals():
 TEXT = "NSC spokesperson John Kirby spoke. Serbia moved troops."
 
 
-class RecordingStore:
+class RecordingRetriever:
     def __init__(self):
         self.spelled: list[str] = []
         self.searched: list[tuple[str, int, str, int]] = []
@@ -95,15 +95,15 @@ class RecordingReader:
 
 def recording_pipeline(**settings):
     config = dataclasses.replace(Config(), **settings)
-    return Pipeline(RecordingStore(), RecordingReader(), config)
+    return Pipeline(RecordingRetriever(), RecordingReader(), config)
 
 
 def test_ask_spells_out_once_and_reads_what_it_retrieved():
     pipe = recording_pipeline(top_k=7, rrf_k=42, answer_candidates=3, retrieval="bm25", settle_score=0.8)
     answer = pipe.ask("Who is the NSC spokesperson?")
     read_as = "Who is the National Security Council spokesperson?"
-    assert pipe.store.spelled == ["Who is the NSC spokesperson?"]  # once, for retrieving and reading alike
-    assert pipe.store.searched == [(read_as, 7, "bm25", 42)]  # every setting from Config
+    assert pipe.retriever.spelled == ["Who is the NSC spokesperson?"]  # once, for retrieving and reading alike
+    assert pipe.retriever.searched == [(read_as, 7, "bm25", 42)]  # every setting from Config
     assert pipe.reader.read_calls == [(read_as, 3, 0.8)]
     assert (answer.timings.tokens_read, answer.timings.passages_read) == (40, 1)
     assert (answer.question, answer.read_as, answer.text) == ("Who is the NSC spokesperson?", read_as, "John Kirby")
@@ -116,12 +116,12 @@ def test_a_followup_is_resolved_once_and_its_turn_recorded():
     assert first.conversation.turns == (Turn("Who is the National Security Council spokesperson?", "John Kirby"),)
     second = reply(pipe, "What did he say?", first.conversation)
     assert second.answer.question == "What did John Kirby say?"
-    assert pipe.store.searched[-1][0] == "What did John Kirby say?"  # stand-alone now: retrieves on its own
+    assert pipe.retriever.searched[-1][0] == "What did John Kirby say?"  # stand-alone now: retrieves on its own
     third = reply(pipe, "When did it happen?", second.conversation)  # cannot stand alone: the last turn helps retrieve
     assert third.answer.question == "When did it happen?"
-    assert pipe.store.searched[-1][0] == "When did it happen? What did John Kirby say? John Kirby"
+    assert pipe.retriever.searched[-1][0] == "When did it happen? What did John Kirby say? John Kirby"
     assert pipe.reader.read_calls[-1][0] == "When did it happen?"  # ...but the reader reads the question alone
-    assert len(pipe.store.spelled) == 3
+    assert len(pipe.retriever.spelled) == 3
 
 
 def test_citations_are_capped_by_config():
@@ -146,7 +146,7 @@ def test_answers_the_article_with_an_exact_citation(pipeline, question, expected
     assert answer.text is not None and expected.lower() in answer.text.lower()
     assert answer.citations
     for c in answer.citations:
-        doc = pipeline.store.document(c.doc_id)
+        doc = pipeline.retriever.document(c.doc_id)
         assert doc.text[c.start : c.end] == answer.text or doc.text[c.start : c.end].lower() == answer.text.lower()
         assert doc.text[c.sentence_start : c.sentence_end] == c.sentence
         assert c.sentence_start <= c.start < c.end <= c.sentence_end
@@ -162,7 +162,7 @@ def test_abstains_when_the_article_does_not_say(pipeline):
 def test_passages_are_exact_slices_in_rank_order(pipeline):
     answer = pipeline.ask("What did Kirby call on Serbia to do?")
     for p in answer.passages:
-        assert pipeline.store.document(p.doc_id).text[p.start : p.end] == p.text
+        assert pipeline.retriever.document(p.doc_id).text[p.start : p.end] == p.text
     assert [p.rank for p in answer.passages] == sorted(p.rank for p in answer.passages)
     assert answer.timings.total_ms >= answer.timings.read_ms > 0
 

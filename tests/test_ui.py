@@ -39,7 +39,7 @@ class StubStore:
         return self.docs[doc_id]
 
     def stats(self):
-        from index.persist import DocStats
+        from index.view import DocStats
 
         return [DocStats(d.doc_id, d.title, len(d.text), 1) for d in self.docs.values()]
 
@@ -48,14 +48,14 @@ class StubPipeline:
     """Answers "John Kirby" from the untrusted document, and records what it was asked, in which conversation."""
 
     def __init__(self):
-        self.store = StubStore()
+        self.retriever = StubStore()
         self.asked: list[tuple[str, tuple[Turn, ...] | None]] = []
 
     def ask(self, question, conversation=None):
         self.asked.append((question, conversation.turns if conversation is not None else None))
         understood = resolve_followup(question, conversation.turns).understood if conversation is not None else question
         start = EVIL.index("John Kirby")
-        cit = Citation("evil", self.store.docs["evil"].title, start, start + 10, 0, len(EVIL), EVIL)
+        cit = Citation("evil", self.retriever.docs["evil"].title, start, start + 10, 0, len(EVIL), EVIL)
         passages = (Passage("evil", cit.title, 0, len(EVIL), EVIL, 1, 0.03),)
         return Answer(understood, "John Kirby", 0.91, (cit,), passages)
 
@@ -174,14 +174,12 @@ def real_pipeline(request, tmp_path_factory):
     except pytest.FixtureLookupError:
         import dataclasses
 
-        from index.embedder import Embedder
-        from index.store import ensure_default_index
+        from qa.indexes import open_index
         from qa.pipeline import Pipeline
         from qa.reader import Reader
 
-        config = dataclasses.replace(Config(), index_dir=tmp_path_factory.mktemp("index") / "default")
-        store = ensure_default_index(config.index_dir, config.corpus_paths, Embedder(config.embed_model), progress=False)
-        return Pipeline(store, Reader(config.reader_model).load(), config)
+        config = dataclasses.replace(Config(), default_index=tmp_path_factory.mktemp("index") / "default")
+        return Pipeline(open_index(config, progress=False), Reader(config.reader_model).load(), config)
 
 
 @pytest.fixture(scope="module")
@@ -337,7 +335,7 @@ def test_read_only_refuses_uploads_server_side(tmp_path):
     class Listed(StubPipeline):
         def __init__(self):
             super().__init__()
-            self.store.stats = lambda: []
+            self.retriever.stats = lambda: []
             self.ingested = []
             self.ingest = self.ingested.append
 

@@ -135,7 +135,7 @@ class EvaluateTab:
             config = dataclasses.replace(pipeline.config, reader_model=reader_path(reader), index_dir=None)
             pipeline = Pipeline(open_eval_index(dataset, config, progress=False), pipeline.reader, config)
         else:
-            check_documents(dataset, document_ids(pipeline.store), self.config.index_path)
+            check_documents(dataset, document_ids(pipeline.retriever), self.config.index_path)
         total = len(dataset.items) * of
 
         def moved(done: int, n: int) -> None:

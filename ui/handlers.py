@@ -194,7 +194,7 @@ class Handlers:
     # -- documents ----------------------------------------------------------------------------
     def list_documents(self, progress=gr.Progress(track_tqdm=True)):
         """The documents table and the choices of the document picker."""
-        stats = self.holder.get(progress).store.stats()
+        stats = self.holder.get(progress).retriever.stats()
         choices = [(f"{s.title} ({s.doc_id})", s.doc_id) for s in stats]
         return document_rows(stats), gr.update(choices=choices)
 
@@ -203,7 +203,7 @@ class Handlers:
         if not doc_id:
             return '<div class="qa-doc-note">Choose a document to show it here.</div>'
         try:
-            doc = self.holder.get().store.document(doc_id)
+            doc = self.holder.get().retriever.document(doc_id)
         except (KeyError, LookupError, ValueError, OSError, RuntimeError) as error:  # StoreError is one
             return render_error(f"Cannot show document {doc_id!r}: {error}")
         state = state if state is not None else ChatState()

@@ -42,7 +42,7 @@ def reader_pipeline(config: Config) -> Callable[["Pipeline", str], "Pipeline"]:
         from qa.reader import Reader
 
         settings = replace(config, reader_model=reader_path(reader))
-        return Pipeline(base.store, Reader.from_config(settings).load(), settings)
+        return Pipeline(base.retriever, Reader.from_config(settings).load(), settings)
 
     return make
 

@@ -133,7 +133,7 @@ def render_error(message: str) -> str:
 
 
 def document_rows(stats: Iterable) -> list[list]:
-    """Rows for the documents table from ``IndexStore.stats()`` (title, id, characters, chunks)."""
+    """Rows for the documents table from ``Retriever.stats()`` (title, id, characters, chunks)."""
     return [[s.title, s.doc_id, s.chars, s.chunks] for s in stats]
 
 
