@@ -9,7 +9,7 @@ from corpus.document import Chunk
 from eval.datasets import DatasetError, load_squad, parse_squad
 from eval.run import ConfigError, config_variants, score_open, score_reader
 from qa.answer import Timings
-from qa.config import Config
+from qa.config import READERS, Config
 
 V1 = {
     "version": "1.1",
@@ -97,9 +97,10 @@ def test_config_variants_cross_product_and_errors():
     assert [label for label, _ in variants] == [
         "retrieval=dense, top_k=3", "retrieval=dense, top_k=5", "retrieval=bm25, top_k=3", "retrieval=bm25, top_k=5"]
     assert variants[1][1].retrieval == "dense" and variants[1][1].top_k == 5
-    readers = config_variants(Config(), [], ["models/a", "models/b"])
-    # a shipped reader is labelled by its name (fast, accurate), any other by the folder or hub name as given
-    assert [(label, c.reader_model) for label, c in readers] == [("reader=models/a", "models/a"), ("reader=models/b", "models/b")]
+    readers = config_variants(Config(), [], ["models/a", "models/b", "fast"])
+    # a shipped reader is labelled by its name (fast, accurate), any other by its folder's last part
+    assert [(label, c.reader_model) for label, c in readers] == [
+        ("reader=a", "models/a"), ("reader=b", "models/b"), ("reader=fast", str(READERS["fast"]))]
     assert config_variants(Config()) == [("default", Config())]
     with pytest.raises(ConfigError):
         config_variants(Config(), ["nonsense=1"])
