@@ -89,7 +89,7 @@ def main() -> None:
         run_set("gold", pipes, load_squad(GOLD_ARTICLE).items)
         run_set("tune", pipes, load_squad(TUNE).items)
     if args.squad:
-        from eval.run import open_eval_index
+        from eval.indexes import open_eval_index
 
         dataset = load_squad(args.squad, limit=args.limit)
         run_set(Path(args.squad).name, variants(open_eval_index(dataset, base)), dataset.items)
