@@ -105,9 +105,10 @@ def calibrate(
     held_out = evaluate_reader(reader, report, "held-out", cal.threshold, progress, config)
     saved = None
     if save:
-        if config.reader_precision != "bf16":
+        if config.reader_precision == "int8":
             raise CalibrationError(
-                f"The saved calibration serves the default bf16 reader; fit with {config.reader_precision} only with --no-save."
+                "The saved calibration serves the bf16/fp32 reader (their scores agree to a hair); fit with int8 "
+                "only with --no-save."
             )
         model_dir = Path(config.reader_model)
         if not model_dir.is_dir():
@@ -119,7 +120,7 @@ def calibrate(
             "n": len(dataset.items), "n_tune": len(tune.items), "n_report": len(report.items),
             "date": datetime.date.today().isoformat(), "features": ["logit", "null_logit"],
             "label": "top span F1 >= 0.5 on an answerable question", "tune_f1": round(tune_f1, 2),
-            "precision": config.reader_precision,
+            "precision": reader.precision,
             "report": {k: v for k, v in held_out.summary.to_json("all").items() if "ms" not in k},
         }  # fmt: skip
         saved = save_calibration(model_dir, cal, meta)

@@ -254,7 +254,10 @@ def _settings(config: Config, open_domain: bool) -> tuple[tuple[str, str], ...]:
     keys = ["reader_model", "reader_precision", "max_answer_tokens", "abstain_threshold"]
     if open_domain:
         keys += ["retrieval", "top_k", "embed_model", "chunk_words", "chunk_overlap_sentences", "window_sentences"]
-    return tuple((k, str(getattr(config, k))) for k in keys)
+    from qa.reader import resolve_precision
+
+    values = {**{k: getattr(config, k) for k in keys}, "reader_precision": resolve_precision(config.reader_precision)}
+    return tuple((k, str(values[k])) for k in keys)  # the precision as run ("auto" is bf16 or fp32 by CPU)
 
 
 def run_configs(

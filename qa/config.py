@@ -32,7 +32,7 @@ DEFAULT_INDEX = REPO_ROOT / ".cache" / "index" / "default"
 # The reader's weights (qa.reader). bf16: weights and activations in bfloat16 (casting once at load beats
 # autocast casting every call). fp32: the reference. int8: Linear layers quantized per output channel at
 # load time (torch dynamic quantization), the rest fp32. bench/reader_speed.py compares speed and scores.
-PRECISIONS = ("bf16", "fp32", "int8")
+PRECISIONS = ("auto", "bf16", "fp32", "int8")  # auto: bf16 where the CPU computes it natively, else fp32
 RETRIEVAL_MODES = ("dense", "bm25", "hybrid")  # what index.Retriever.search takes (a test keeps the two equal)
 # What entry points put in the environment before any model loads: never contact a model hub,
 # and keep the tokenizers' thread pool out of forked workers.
@@ -77,8 +77,8 @@ class Config:
     embed_model: str = "bundled:all-MiniLM-L6-v2"
     reader_model: str = _flag(str(SHIPPED_READER), "--reader", "fast (6 layers), accurate (12 layers), or a QA "
                               "model folder or hub name", "MODEL", reader_path, shown="fast")  # fmt: skip
-    reader_precision: str = _flag("bf16", "--precision", "reader weights: bf16, fp32 or int8 (faster, ~1 F1 less)",
-                                  choices=PRECISIONS)  # fmt: skip
+    reader_precision: str = _flag("auto", "--precision", "reader weights: auto (bf16 on CPUs with native bf16, "
+                                  "else fp32), bf16, fp32 or int8 (faster, ~1 F1 less)", choices=PRECISIONS)  # fmt: skip
     # -- chunking (when an index is built)
     chunk_words: int = 120  # a chunk holds whole sentences up to about this many words
     chunk_overlap_sentences: int = 1

@@ -85,6 +85,41 @@ def widen_and_merge(hits: list[Hit], sentences_of, width: int) -> list[SentenceW
     return sorted(merged, key=lambda w: w.rank)
 
 
+def widen_in_rank_order(hits: list[Hit], sentences_of, width: int) -> list[SentenceWindow]:
+    """Each hit's own window, best rank first, holding only sentences no better-ranked window holds (pure).
+
+    Why: merged windows (``widen_and_merge``) turn the top hits of one document into a single
+    passage of most of the document, so stopping once the answer is settled saved little. Here
+    the best hit is read alone first; a later hit contributes only its new sentences, each run of
+    them with ``width`` sentences of context into what was already read, so an answer straddling
+    the seam between two windows is still read in one piece.
+    """
+    covered: dict[str, set[int]] = {}
+    windows: list[SentenceWindow] = []
+    for hit in sorted(hits, key=lambda h: h.rank):
+        sents = sentences_of(hit.chunk.doc_id)
+        if not sents:
+            continue
+        first, last = sentence_range(sents, hit.chunk.start, hit.chunk.end)
+        first, last = max(0, first - width), min(len(sents) - 1, last + width)
+        seen = covered.setdefault(hit.chunk.doc_id, set())
+        new = [i for i in range(first, last + 1) if i not in seen]
+        runs = [[new[0]]] if new else []
+        for i in new[1:]:
+            if i == runs[-1][-1] + 1:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+        for run in runs:
+            # a seam with what was read gets context from its side; elsewhere the hit's own widening holds
+            a = max(0, run[0] - width) if run[0] - 1 in seen else run[0]
+            b = min(len(sents) - 1, run[-1] + width) if run[-1] + 1 in seen else run[-1]
+            windows.append(SentenceWindow(hit.chunk.doc_id, sents[a][0], sents[b][1], a, b, hit.rank, hit.score,
+                                          dict(hit.source_ranks)))
+        seen.update(range(first, last + 1))
+    return windows
+
+
 class Pipeline:
     """The chatbot's core. Thread-safe: concurrent ask() calls retrieve one at a time and read together."""
 
@@ -158,8 +193,14 @@ class Pipeline:
             return self.retriever.search(query, k=k, mode=self.config.retrieval, rrf_k=self.config.rrf_k)
 
     def _passages(self, hits: list[Hit]) -> tuple[Passage, ...]:
-        """The hits widened to whole sentences and merged, as the passages the reader reads, best rank first."""
-        windows = widen_and_merge(hits, self.retriever.sentences, self.config.window_sentences)
+        """The hits widened to whole sentences, as the passages the reader reads, best rank first.
+
+        Reading everything (no settle score), overlapping windows are merged: fewest tokens in all.
+        Stopping once settled, each hit keeps its own window so the first round reads one hit, not
+        most of the document.
+        """
+        widen = widen_and_merge if self.config.settle_score is None else widen_in_rank_order
+        windows = widen(hits, self.retriever.sentences, self.config.window_sentences)
         docs = {w.doc_id: self.retriever.document(w.doc_id) for w in windows}
         return tuple(
             Passage(w.doc_id, docs[w.doc_id].title, w.start, w.end, docs[w.doc_id].text[w.start : w.end],

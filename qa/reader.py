@@ -40,6 +40,20 @@ def hide_loading_bars() -> None:
     transformers_logging.disable_progress_bar()
 
 
+def resolve_precision(precision: str) -> str:
+    """``auto`` -> bf16 where the CPU has native bf16 (AVX512-BF16, AMX), else fp32; other values unchanged.
+
+    Why: on a CPU without bf16 instructions (e.g. AVX2 only) torch emulates bf16 matrix products,
+    and the reader ran 6x slower in bf16 than in fp32 (measured: the article with the fast reader,
+    5.1 s vs 0.83 s on one AVX2 core); where bf16 is native it is the faster of the two.
+    """
+    if precision != "auto":
+        return precision
+    import torch
+
+    return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
+
+
 @dataclass(frozen=True)
 class PassageSpan:
     """A span of characters in one of the passages handed to ``Reader.read``, with its scores."""
@@ -87,7 +101,7 @@ class Reader:
         max_answer_tokens: int = 30,
         max_question_tokens: int = 64,
         batch_size: int = 16,
-        precision: str = "bf16",
+        precision: str = "auto",
         calibration: Calibration | None = None,
     ) -> None:
         if precision not in PRECISIONS:
@@ -101,7 +115,7 @@ class Reader:
         self.max_answer_tokens = max_answer_tokens
         self.max_question_tokens = max_question_tokens
         self.batch_size = batch_size
-        self.precision = precision
+        self.precision = resolve_precision(precision)
         self.calibration = calibration if calibration is not None else load_calibration(self.model_name)
         self._model = None
         self._tokenizer = None

@@ -74,7 +74,7 @@ def test_the_retrieval_flag_offers_what_the_index_can_do():
 def test_help_of_every_entry_point_shows_the_settings(argv):
     out = subprocess.run([sys.executable, "-m", *argv, "--help"], cwd=REPO_ROOT, capture_output=True, text=True,
                          timeout=60, check=True).stdout  # fmt: skip
-    for flag in ("--top-k N", "--retrieval {dense,bm25,hybrid}", "--window-sentences N", "--precision {bf16,fp32,int8}",
+    for flag in ("--top-k N", "--retrieval {dense,bm25,hybrid}", "--window-sentences N", "--precision {auto,bf16,fp32,int8}",
                  "--threshold P"):  # fmt: skip
         assert flag in out
     assert "(default: 5)" in out and "QA_READER" in out

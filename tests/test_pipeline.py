@@ -9,7 +9,7 @@ from index.hit import Hit
 from qa.answer import Candidate
 from qa.config import Config
 from qa.followup import Conversation, Turn, reply
-from qa.pipeline import Pipeline, rank_candidates, sentence_range, widen_and_merge
+from qa.pipeline import Pipeline, rank_candidates, sentence_range, widen_and_merge, widen_in_rank_order
 from qa.reader import PassageSpan, Reading
 
 # ---- pure parts -------------------------------------------------------------------------------
@@ -41,6 +41,21 @@ def test_a_chunk_cut_mid_sentence_is_read_as_whole_sentences():
     # a chunk that ends inside sentence 2 (an over-long sentence split by the chunker)
     wins = widen_and_merge([hit(11, 25, 1)], lambda d: SENTS, width=0)
     assert (wins[0].start, wins[0].end) == (11, 30)
+
+
+def test_ranked_windows_read_each_sentence_once_with_context_at_the_seams():
+    # hit 1 -> sentences [1..3]; hit 2 -> [2..4] adds only 4 (with 3 as context); hit 3 -> [4..5] adds 5
+    wins = widen_in_rank_order([hit(21, 30, 1), hit(31, 40, 2), hit(51, 60, 3)], lambda d: SENTS, width=1)
+    assert [(w.first, w.last, w.rank) for w in wins] == [(1, 3, 1), (3, 4, 2), (4, 5, 3)]
+    assert widen_in_rank_order([hit(21, 30, 1), hit(21, 30, 2)], lambda d: SENTS, width=1)[1:] == []
+
+
+def test_ranked_windows_split_around_what_was_read_and_keep_documents_apart():
+    # hit 2 covers [1..5] around hit 1's [3..3] (width 0): two new runs, each touching sentence 3
+    wins = widen_in_rank_order([hit(31, 40, 1), hit(11, 60, 2), hit(31, 40, 3, doc="e")], lambda d: SENTS, width=0)
+    assert [(w.doc_id, w.first, w.last) for w in wins] == [("d", 3, 3), ("d", 1, 2), ("d", 4, 5), ("e", 3, 3)]
+    wins = widen_in_rank_order([hit(31, 40, 1), hit(11, 60, 2)], lambda d: SENTS, width=1)
+    assert [(w.first, w.last) for w in wins] == [(2, 4), (0, 2), (4, 5)]  # hit 2 = [0..5]: runs [0..1], [5]
 
 
 def test_rank_candidates_keeps_the_best_score_per_location():

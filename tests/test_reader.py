@@ -99,8 +99,19 @@ def test_int8_reader_finds_the_same_answer_with_exact_offsets():
     assert "Kirby" in spans[0].text
 
 
+def test_auto_precision_is_bf16_only_where_the_cpu_computes_it_natively():
+    import torch
+
+    from qa.reader import Reader, resolve_precision
+
+    native = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    assert resolve_precision("auto") == ("bf16" if native else "fp32")
+    assert [resolve_precision(p) for p in ("bf16", "fp32", "int8")] == ["bf16", "fp32", "int8"]
+    assert Reader().precision == resolve_precision("auto")  # the default
+
+
 def test_unknown_precision_is_a_clear_error():
     from qa.reader import Reader
 
-    with pytest.raises(ValueError, match="bf16, fp32, int8.*QA_READER_PRECISION"):
+    with pytest.raises(ValueError, match="auto, bf16, fp32, int8.*QA_READER_PRECISION"):
         Reader(precision="fp8")

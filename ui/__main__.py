@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     config = config_from(args, os.environ)
     feedback = None if args.no_feedback else feedback_path(config.index_path)
-    app = build_app(config, feedback_file=feedback, read_only=args.read_only)
+    app = build_app(config, feedback_file=feedback, read_only=args.read_only, warm=True)
     launch(app, host=args.host, port=args.port, share=args.share, block=True, auth=auth)
     return 0
 

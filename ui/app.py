@@ -56,7 +56,7 @@ CSS = """
 
 
 def build_app(config: Config, pipeline_factory: Callable[[], "Pipeline"] | None = None, *,
-              feedback_file: Path | None = None, read_only: bool = False) -> "gr.Blocks":  # fmt: skip
+              feedback_file: Path | None = None, read_only: bool = False, warm: bool = False) -> "gr.Blocks":  # fmt: skip
     """The Blocks app for ``config``.
 
     Args:
@@ -64,6 +64,7 @@ def build_app(config: Config, pipeline_factory: Callable[[], "Pipeline"] | None 
         pipeline_factory: makes the pipeline (tests pass a stand-in); called once, when the first user needs it.
         feedback_file: where the chat's 👍/👎 and corrections are appended (None: no feedback buttons).
         read_only: no upload controls, and the upload event refuses every call.
+        warm: load the index and the models now, in the background, so the first question does not wait.
     """
     import gradio as gr
 
@@ -74,6 +75,8 @@ def build_app(config: Config, pipeline_factory: Callable[[], "Pipeline"] | None 
     factory = pipeline_factory if pipeline_factory is not None else _pipeline_factory(config)
     holder = LazyPipeline(factory, with_reader=reader_pipeline(config) if pipeline_factory is None else None)
     handlers = Handlers(holder, config.max_question_chars, feedback_file, read_only)
+    if warm:
+        holder.warm_up()
     readers, current = reader_choices(config)
     private = dict(api_visibility="private")
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:

@@ -12,6 +12,7 @@ question of another reader's pipeline (a ``Pipeline`` only locks itself).
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,6 +64,25 @@ class LazyPipeline:
     @property
     def loaded(self) -> bool:
         return self._pipeline is not None
+
+    def warm_up(self) -> threading.Thread:
+        """Build the configured pipeline now, in the background, and read one question through it.
+
+        Why: loading the index and the models takes seconds and the first forward passes are slower
+        still; a server that starts warm answers its first user as fast as its hundredth. A failure
+        is left for the first question to report, with the handlers' one-line error.
+        """
+
+        def run() -> None:
+            try:
+                self.get().ask("What do the documents say?")
+            except Exception as error:  # noqa: BLE001 - reported again, in context, by the first question
+                print(f"warm-up failed ({type(error).__name__}: {error}); the first question will retry",
+                      file=sys.stderr)
+
+        thread = threading.Thread(target=run, name="warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def get(self, progress: Any = None, reader: str | None = None) -> "Pipeline":
         """The pipeline of ``reader`` (a name or path; None or the configured one: the first pipeline)."""
