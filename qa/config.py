@@ -63,8 +63,11 @@ def _flag(default, flag: str, help: str, metavar: str | None = None, type=None, 
     return field(default=default, metadata=meta)
 
 
-def _optional_float(text: str) -> float | None:
-    return None if text.lower() == "none" else float(text)
+OFF = "none"  # what a flag of an optional setting says to turn it off, even where the default is on
+
+
+def _optional_float(text: str) -> float | str:
+    return OFF if text.strip().lower() == OFF else float(text)
 
 
 @dataclass(frozen=True)
@@ -142,5 +145,6 @@ def config_from(args: argparse.Namespace | None = None, environ: Mapping[str, st
     env = environ if environ is not None else {}
     from_env = {name: kind(env[var]) for var, (name, kind) in ENVIRONMENT.items() if env.get(var)}
     given = vars(args) if args is not None else {}
-    from_flags = {f.name: given[f.name] for f in user_settings() if given.get(f.name) is not None}
+    from_flags = {f.name: None if given[f.name] is OFF else given[f.name]
+                  for f in user_settings() if given.get(f.name) is not None}  # fmt: skip
     return dataclasses.replace(config, **{**from_env, **from_flags})

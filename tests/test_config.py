@@ -51,6 +51,13 @@ def test_readers_by_name_from_flags_and_the_environment():
     assert reader_name(str(READERS["accurate"])) == "accurate" and reader_name("org/squad-model") == "org/squad-model"
 
 
+def test_none_turns_an_optional_setting_off_even_where_it_is_on():
+    on = Config(settle_score=0.8, abstain_threshold=0.4)
+    assert config_from(parse(["--settle", "none", "--threshold", "None"]), {}, base=on).settle_score is None
+    assert config_from(parse(["--settle", "none"]), {}, base=on).abstain_threshold == 0.4  # flags not given keep theirs
+    assert config_from(parse(["--settle", "0.7"]), {}, base=on).settle_score == 0.7
+
+
 def test_an_empty_variable_is_not_a_setting():
     assert config_from(None, {"QA_READER": ""}) == Config()
 
