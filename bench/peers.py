@@ -6,7 +6,8 @@ and answer one question at a time over a line-based JSON protocol. Questions alt
 them, and which side goes first alternates too, so machine noise hits both alike. Haystack is
 a text embedder -> FAISS retriever -> TransformersExtractiveReader over *our* chunks (exported
 from our index, so both retrieve over identical text), with our embedder folder, our reader
-folder in bf16 and the 5 best passages. Both sides are scored by eval/metrics.py.
+folder in one precision on both sides (--precision; default: bf16 where the CPU computes it natively, else
+fp32) and the 5 best passages. Both sides are scored by eval/metrics.py.
 
     make bench-peers PEERS_ARGS="--only gold"
     .venv/bin/python bench/peers.py --limit 200        # gold set + first 200 SQuAD dev questions
@@ -29,7 +30,7 @@ PEERS_PYTHON = ROOT / ".venv-peers" / "bin" / "python"
 SQUAD_DEV = ROOT.parent / "shared" / "data" / "squad" / "dev-v1.1.json"
 TOP_K = 5  # passages handed to each reader (our Config().top_k)
 WORKER_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-              "HAYSTACK_TELEMETRY_ENABLED": "False", "QA_READER_PRECISION": "bf16"}  # fmt: skip
+              "HAYSTACK_TELEMETRY_ENABLED": "False"}  # fmt: skip
 
 EPILOG = """\
 examples:
@@ -56,12 +57,12 @@ def build_our_pipeline(dataset_path: str):
     """Our pipeline over every paragraph of a SQuAD-format file, as `python -m eval` builds it; (pipeline, built)."""
     from eval.datasets import load_squad
     from eval.run import index_cache_dir, open_eval_index
-    from qa.config import Config
+    from qa.config import config_from
     from qa.pipeline import Pipeline
     from qa.reader import Reader, hide_loading_bars
 
     hide_loading_bars()
-    config, dataset = Config(), load_squad(dataset_path)
+    config, dataset = config_from(None, os.environ), load_squad(dataset_path)  # QA_READER_PRECISION from the driver
     built = not index_cache_dir(dataset, config).is_dir()
     retriever = open_eval_index(dataset, config, progress=False)
     return Pipeline(retriever, Reader.from_config(config).load(), config), built
@@ -72,7 +73,7 @@ def serve_ours(args: argparse.Namespace, send, requests) -> None:
     import torch
 
     cfg = pipe.config
-    send({"ready": True, "built": built, "info": f"{torch.get_num_threads()} threads, {cfg.reader_precision} reader, "
+    send({"ready": True, "built": built, "info": f"{torch.get_num_threads()} threads, {pipe.reader.precision} reader, "
           f"{len(pipe.retriever.chunks())} chunks, {cfg.retrieval} retrieval, windows +-{cfg.window_sentences} sentences"})
     for req in requests:
         if "chunks" in req:  # hand our chunks to the other side
@@ -130,9 +131,12 @@ def serve_haystack(args: argparse.Namespace, send, requests) -> None:
     pipe.add_component("embedder", SentenceTransformersTextEmbedder(
         model=args.embedder, device=cpu, normalize_embeddings=True, local_files_only=True, progress_bar=False))
     pipe.add_component("retriever", FAISSEmbeddingRetriever(document_store=store, top_k=TOP_K))
-    # The reader folder stores fp16 weights, which transformers would keep (slow on CPU): ask for bf16 as ours runs.
+    # The reader folder stores fp16 weights, which transformers would keep (slow on CPU): ask for ours' precision,
+    # resolved as qa.reader.resolve_precision resolves "auto" (that module is not importable in this environment).
+    precision = os.environ.get("QA_READER_PRECISION", "auto")
+    bf16 = precision == "bf16" or (precision == "auto" and torch.ops.mkldnn._is_mkldnn_bf16_supported())
     pipe.add_component("reader", TransformersExtractiveReader(
-        model=args.reader, device=cpu, top_k=TOP_K, model_kwargs={"dtype": torch.bfloat16}))
+        model=args.reader, device=cpu, top_k=TOP_K, model_kwargs={"dtype": torch.bfloat16 if bf16 else torch.float32}))
     pipe.connect("embedder.embedding", "retriever.query_embedding")
     pipe.connect("retriever.documents", "reader.documents")
     pipe.warm_up()
@@ -306,6 +310,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=1000, metavar="N", help="SQuAD questions asked (default: %(default)s)")
     p.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads per worker (OMP_NUM_THREADS; default: torch's own choice, all cores)")
+    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
+                   help="both readers' weights (default: auto = bf16 where the CPU has native bf16, else fp32)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write every figure as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--serve", choices=("ours", "haystack"), help=argparse.SUPPRESS)  # worker mode
@@ -329,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.threads is not None:  # both workers alike; the driver itself stays idle while they answer
         WORKER_ENV.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    WORKER_ENV["QA_READER_PRECISION"] = args.precision
     os.environ.update(WORKER_ENV)
     runs = [("gold", args.gold, None), ("squad", args.squad, args.limit)]
     results = []

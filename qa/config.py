@@ -99,8 +99,8 @@ class Config:
     # -- reading
     window_sentences: int = _flag(1, "--window-sentences", "whole sentences added on each side of a retrieved "
                                   "chunk before reading (chosen on the tune set)", "N", int)  # fmt: skip
-    settle_score: float | None = _flag(None, "--settle", "read passages best-ranked first and stop once an answer "
-                                       "scores at least this, 0-1 ('none': read them all)", "P",
+    settle_score: float | None = _flag(None, "--settle", "read the best hit's window alone first and answer from it "
+                                       "if its answer scores at least this, 0-1, else read all ('none': read all)", "P",
                                        _optional_float)  # fmt: skip
     max_answer_tokens: int = _flag(30, "--max-answer-tokens", "longest answer span, in tokens", "N", int)
     max_question_tokens: int = 64  # a longer question is cut to this many tokens so a window still fits

@@ -85,41 +85,6 @@ def widen_and_merge(hits: list[Hit], sentences_of, width: int) -> list[SentenceW
     return sorted(merged, key=lambda w: w.rank)
 
 
-def widen_in_rank_order(hits: list[Hit], sentences_of, width: int) -> list[SentenceWindow]:
-    """Each hit's own window, best rank first, holding only sentences no better-ranked window holds (pure).
-
-    Why: merged windows (``widen_and_merge``) turn the top hits of one document into a single
-    passage of most of the document, so stopping once the answer is settled saved little. Here
-    the best hit is read alone first; a later hit contributes only its new sentences, each run of
-    them with ``width`` sentences of context into what was already read, so an answer straddling
-    the seam between two windows is still read in one piece.
-    """
-    covered: dict[str, set[int]] = {}
-    windows: list[SentenceWindow] = []
-    for hit in sorted(hits, key=lambda h: h.rank):
-        sents = sentences_of(hit.chunk.doc_id)
-        if not sents:
-            continue
-        first, last = sentence_range(sents, hit.chunk.start, hit.chunk.end)
-        first, last = max(0, first - width), min(len(sents) - 1, last + width)
-        seen = covered.setdefault(hit.chunk.doc_id, set())
-        new = [i for i in range(first, last + 1) if i not in seen]
-        runs = [[new[0]]] if new else []
-        for i in new[1:]:
-            if i == runs[-1][-1] + 1:
-                runs[-1].append(i)
-            else:
-                runs.append([i])
-        for run in runs:
-            # a seam with what was read gets context from its side; elsewhere the hit's own widening holds
-            a = max(0, run[0] - width) if run[0] - 1 in seen else run[0]
-            b = min(len(sents) - 1, run[-1] + width) if run[-1] + 1 in seen else run[-1]
-            windows.append(SentenceWindow(hit.chunk.doc_id, sents[a][0], sents[b][1], a, b, hit.rank, hit.score,
-                                          dict(hit.source_ranks)))
-        seen.update(range(first, last + 1))
-    return windows
-
-
 class Pipeline:
     """The chatbot's core. Thread-safe: concurrent ask() calls retrieve one at a time and read together."""
 
@@ -167,10 +132,10 @@ class Pipeline:
             read_as = self.retriever.spell_out_acronyms(followup.understood)  # "NSC" -> "National Security Council"
             hits = self.retrieve(dataclasses.replace(followup, understood=read_as).retrieval_query)
             passages = self._passages(hits)
+            best_alone = self._passages(hits[:1]) if self.config.settle_score is not None else ()
         t1 = time.perf_counter()
         # Read outside the lock: questions asked at the same time share the reader's forward passes.
-        reading = self.reader.read_ranked(read_as, [p.text for p in passages],
-                                          top_k=self.config.answer_candidates, settle=self.config.settle_score)
+        reading, passages = self._read(read_as, passages, best_alone)
         t2 = time.perf_counter()
         candidates = rank_candidates(
             Candidate(passages[s.passage].doc_id, passages[s.passage].start + s.start,
@@ -192,15 +157,30 @@ class Pipeline:
             k = k if k is not None else self.config.top_k
             return self.retriever.search(query, k=k, mode=self.config.retrieval, rrf_k=self.config.rrf_k)
 
-    def _passages(self, hits: list[Hit]) -> tuple[Passage, ...]:
-        """The hits widened to whole sentences, as the passages the reader reads, best rank first.
+    def _read(self, question: str, passages: tuple[Passage, ...], best_alone: tuple[Passage, ...]):
+        """(what the reader found, the passages it came from): the best hit alone if that settles it, else all.
 
-        Reading everything (no settle score), overlapping windows are merged: fewest tokens in all.
-        Stopping once settled, each hit keeps its own window so the first round reads one hit, not
-        most of the document.
+        Why: the top hit holds the answer for most questions, and a calibrated score at or above
+        ``settle_score`` from it alone is rarely beaten (``bench/read_less.py``), so its window of a
+        few sentences is read first. When it does not settle the answer, everything is read exactly
+        as without a settle score, and the first read is set aside: many separately read windows
+        offer more chances of a confident wrong span, which made the pipeline abstain less.
         """
-        widen = widen_and_merge if self.config.settle_score is None else widen_in_rank_order
-        windows = widen(hits, self.retriever.sentences, self.config.window_sentences)
+        top_k = self.config.answer_candidates
+        alone = None
+        if best_alone and best_alone != passages:  # else the best hit's window is all there is to read
+            alone = self.reader.read_ranked(question, [p.text for p in best_alone], top_k=top_k)
+            if alone.spans and alone.spans[0].score >= self.config.settle_score:
+                return alone, best_alone
+        reading = self.reader.read_ranked(question, [p.text for p in passages], top_k=top_k)
+        if alone is not None:
+            reading = dataclasses.replace(reading, tokens=reading.tokens + alone.tokens,
+                                          passages=reading.passages + 1, rounds=reading.rounds + 1)  # fmt: skip
+        return reading, passages
+
+    def _passages(self, hits: list[Hit]) -> tuple[Passage, ...]:
+        """The hits widened to whole sentences and merged, as the passages the reader reads, best rank first."""
+        windows = widen_and_merge(hits, self.retriever.sentences, self.config.window_sentences)
         docs = {w.doc_id: self.retriever.document(w.doc_id) for w in windows}
         return tuple(
             Passage(w.doc_id, docs[w.doc_id].title, w.start, w.end, docs[w.doc_id].text[w.start : w.end],

@@ -9,7 +9,7 @@ from index.hit import Hit
 from qa.answer import Candidate
 from qa.config import Config
 from qa.followup import Conversation, Turn, reply
-from qa.pipeline import Pipeline, rank_candidates, sentence_range, widen_and_merge, widen_in_rank_order
+from qa.pipeline import Pipeline, rank_candidates, sentence_range, widen_and_merge
 from qa.reader import PassageSpan, Reading
 
 # ---- pure parts -------------------------------------------------------------------------------
@@ -41,21 +41,6 @@ def test_a_chunk_cut_mid_sentence_is_read_as_whole_sentences():
     # a chunk that ends inside sentence 2 (an over-long sentence split by the chunker)
     wins = widen_and_merge([hit(11, 25, 1)], lambda d: SENTS, width=0)
     assert (wins[0].start, wins[0].end) == (11, 30)
-
-
-def test_ranked_windows_read_each_sentence_once_with_context_at_the_seams():
-    # hit 1 -> sentences [1..3]; hit 2 -> [2..4] adds only 4 (with 3 as context); hit 3 -> [4..5] adds 5
-    wins = widen_in_rank_order([hit(21, 30, 1), hit(31, 40, 2), hit(51, 60, 3)], lambda d: SENTS, width=1)
-    assert [(w.first, w.last, w.rank) for w in wins] == [(1, 3, 1), (3, 4, 2), (4, 5, 3)]
-    assert widen_in_rank_order([hit(21, 30, 1), hit(21, 30, 2)], lambda d: SENTS, width=1)[1:] == []
-
-
-def test_ranked_windows_split_around_what_was_read_and_keep_documents_apart():
-    # hit 2 covers [1..5] around hit 1's [3..3] (width 0): two new runs, each touching sentence 3
-    wins = widen_in_rank_order([hit(31, 40, 1), hit(11, 60, 2), hit(31, 40, 3, doc="e")], lambda d: SENTS, width=0)
-    assert [(w.doc_id, w.first, w.last) for w in wins] == [("d", 3, 3), ("d", 1, 2), ("d", 4, 5), ("e", 3, 3)]
-    wins = widen_in_rank_order([hit(31, 40, 1), hit(11, 60, 2)], lambda d: SENTS, width=1)
-    assert [(w.first, w.last) for w in wins] == [(2, 4), (0, 2), (4, 5)]  # hit 2 = [0..5]: runs [0..1], [5]
 
 
 def test_rank_candidates_keeps_the_best_score_per_location():
@@ -100,10 +85,10 @@ class RecordingReader:
     threshold = 0.5
 
     def __init__(self):
-        self.read_calls: list[tuple[str, int, float | None]] = []
+        self.read_calls: list[tuple[str, int, int]] = []
 
-    def read_ranked(self, question, passages, top_k, settle):
-        self.read_calls.append((question, top_k, settle))
+    def read_ranked(self, question, passages, top_k):
+        self.read_calls.append((question, top_k, len(passages)))
         start = passages[0].index("John Kirby")
         return Reading([PassageSpan(0, start, start + 10, "John Kirby", 0.9, 5.0, -1.0)], 40, 1, 1)
 
@@ -119,7 +104,7 @@ def test_ask_spells_out_once_and_reads_what_it_retrieved():
     read_as = "Who is the National Security Council spokesperson?"
     assert pipe.retriever.spelled == ["Who is the NSC spokesperson?"]  # once, for retrieving and reading alike
     assert pipe.retriever.searched == [(read_as, 7, "bm25", 42)]  # every setting from Config
-    assert pipe.reader.read_calls == [(read_as, 3, 0.8)]
+    assert pipe.reader.read_calls == [(read_as, 3, 1)]  # the best hit's window is all there is: read once
     assert (answer.timings.tokens_read, answer.timings.passages_read) == (40, 1)
     assert (answer.question, answer.read_as, answer.text) == ("Who is the NSC spokesperson?", read_as, "John Kirby")
     assert answer.citations[0].sentence == TEXT[:34]
@@ -180,6 +165,22 @@ def test_passages_are_exact_slices_in_rank_order(pipeline):
         assert pipeline.retriever.document(p.doc_id).text[p.start : p.end] == p.text
     assert [p.rank for p in answer.passages] == sorted(p.rank for p in answer.passages)
     assert answer.timings.total_ms >= answer.timings.read_ms > 0
+
+
+def test_the_best_hit_alone_settles_a_clear_answer_and_anything_else_is_read_as_without_settling(pipeline):
+    every = dataclasses.replace(pipeline.config, settle_score=None)
+    settles = dataclasses.replace(pipeline.config, settle_score=0.5)
+    never = dataclasses.replace(pipeline.config, settle_score=1.01)  # no score reaches it: falls back every time
+    question = ARTICLE_QUESTIONS[0][0]
+    answers = {name: Pipeline(pipeline.retriever, pipeline.reader, c).ask(question)
+               for name, c in (("every", every), ("settles", settles), ("never", never))}  # fmt: skip
+    assert answers["settles"].text == answers["every"].text and answers["settles"].score >= 0.5
+    assert len(answers["settles"].passages) == 1 and answers["settles"].passages[0].rank == 1
+    assert answers["settles"].timings.tokens_read < answers["every"].timings.tokens_read
+    # not settled: exactly the answer of reading everything, having paid for the first read as well
+    assert (answers["never"].text, answers["never"].score) == (answers["every"].text, answers["every"].score)
+    assert answers["never"].passages == answers["every"].passages
+    assert answers["never"].timings.tokens_read > answers["every"].timings.tokens_read
 
 
 def test_json_contract(pipeline):
