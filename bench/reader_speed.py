@@ -20,7 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from corpus.loading import load_path  # noqa: E402
 from eval.metrics import percentile  # noqa: E402
-from qa.config import DEFAULT_CORPUS, SHIPPED_READER  # noqa: E402
+from qa.config import DEFAULT_CORPUS, reader_path  # noqa: E402
 from qa.reader import PRECISIONS, Reader  # noqa: E402
 
 QUESTION = "Which weapon did the Serbian army allegedly supply to the gunmen?"
@@ -32,9 +32,9 @@ def five_passages() -> list[str]:
     return [" ".join(words[i : i + 150]) for i in range(0, 750, 150)]
 
 
-def time_reader(precision: str, runs: int, passages: list[str]) -> dict:
+def time_reader(model: str, precision: str, runs: int, passages: list[str]) -> dict:
     t0 = time.perf_counter()
-    reader = Reader(SHIPPED_READER, precision=precision).load()
+    reader = Reader(model, precision=precision).load()
     load_s = time.perf_counter() - t0
     for _ in range(3):
         reader.read(QUESTION, passages)
@@ -61,14 +61,16 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--squad", help="SQuAD-format file to check that bf16 keeps the scores")
     ap.add_argument("--limit", type=int, default=500)
+    ap.add_argument("--reader", default="fast", help="fast, accurate, or a model folder (default: %(default)s)")
     args = ap.parse_args()
     import torch
 
     passages = five_passages()
-    print(f"reader: {SHIPPED_READER.name}  threads: {torch.get_num_threads()}  passages: 5 x 150 words")
+    model = reader_path(args.reader)
+    print(f"reader: {args.reader}  threads: {torch.get_num_threads()}  passages: 5 x 150 words")
     print(f"{'precision':<10}{'load s':>8}{'median ms':>11}{'p95 ms':>9}{'EM':>7}{'F1':>7}  answer")
-    for precision in PRECISIONS:
-        r = time_reader(precision, args.runs, passages)
+    for precision in PRECISIONS[1:]:  # auto is one of the others
+        r = time_reader(model, precision, args.runs, passages)
         em = f1 = float("nan")
         if args.squad:
             em, f1 = squad_scores(r["reader"], args.squad, args.limit)

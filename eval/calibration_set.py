@@ -18,7 +18,7 @@ import json
 import random
 from pathlib import Path
 
-from qa.config import SHIPPED_READER
+from qa.config import DEFAULT_READER
 from qa.training.perturb import entity_pool, perturb
 from qa.training.recipes import SQUAD_TRAIN as DEFAULT_TRAIN
 from qa.training.data import calibration_ids, load_examples, make_negative
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--train", default=DEFAULT_TRAIN, help="the SQuAD v1.1 training file the reader was trained on")
     ap.add_argument("--out", required=True, help="where to write the SQuAD v2-format calibration set")
     ap.add_argument("--n", type=int, default=3000, help="unseen questions to take")
-    ap.add_argument("--reader", default=str(SHIPPED_READER),
+    ap.add_argument("--reader", default=str(DEFAULT_READER),
                     help="model folder whose training.json says which questions it was trained on")
     ap.add_argument("--perturbed", action="store_true",
                     help="add a perturbed unanswerable look-alike of each question on its own paragraph")

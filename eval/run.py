@@ -253,7 +253,8 @@ def evaluate_reader(
 def _settings(config: Config, open_domain: bool) -> tuple[tuple[str, str], ...]:
     keys = ["reader_model", "reader_precision", "max_answer_tokens", "abstain_threshold"]
     if open_domain:
-        keys += ["retrieval", "top_k", "embed_model", "chunk_words", "chunk_overlap_sentences", "window_sentences"]
+        keys += ["retrieval", "top_k", "embed_model", "chunk_words", "chunk_overlap_sentences", "window_sentences",
+                 "settle_score"]
     from qa.reader import resolve_precision
 
     values = {**{k: getattr(config, k) for k in keys}, "reader_precision": resolve_precision(config.reader_precision)}

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from corpus.document import Document
 from index.hit import Hit
 from qa.answer import Answer, Candidate, Citation, Passage, Timings
-from qa.config import Config
+from qa.config import READERS_OWN, Config
 from qa.followup import Conversation, Followup, resolve_followup
 
 
@@ -110,6 +110,12 @@ class Pipeline:
         t = self.config.abstain_threshold
         return t if t is not None else self.reader.threshold
 
+    @property
+    def settle(self) -> float | None:
+        """The score at which the best hit's window alone settles the answer (None: always read everything)."""
+        s = self.config.settle_score
+        return self.reader.calibration.settle if s == READERS_OWN else s
+
     def ingest(self, docs: list[Document], progress: bool = False):
         """Add documents to the index while no question is being answered (returns the IngestReport)."""
         from index.ingest import add_documents
@@ -132,7 +138,7 @@ class Pipeline:
             read_as = self.retriever.spell_out_acronyms(followup.understood)  # "NSC" -> "National Security Council"
             hits = self.retrieve(dataclasses.replace(followup, understood=read_as).retrieval_query)
             passages = self._passages(hits)
-            best_alone = self._passages(hits[:1]) if self.config.settle_score is not None else ()
+            best_alone = self._passages(hits[:1]) if self.settle is not None else ()
         t1 = time.perf_counter()
         # Read outside the lock: questions asked at the same time share the reader's forward passes.
         reading, passages = self._read(read_as, passages, best_alone)
@@ -161,7 +167,7 @@ class Pipeline:
         """(what the reader found, the passages it came from): the best hit alone if that settles it, else all.
 
         Why: the top hit holds the answer for most questions, and a calibrated score at or above
-        ``settle_score`` from it alone is rarely beaten (``bench/read_less.py``), so its window of a
+        ``settle`` from it alone is rarely beaten (``bench/read_less.py``), so its window of a
         few sentences is read first. When it does not settle the answer, everything is read exactly
         as without a settle score, and the first read is set aside: many separately read windows
         offer more chances of a confident wrong span, which made the pipeline abstain less.
@@ -170,7 +176,7 @@ class Pipeline:
         alone = None
         if best_alone and best_alone != passages:  # else the best hit's window is all there is to read
             alone = self.reader.read_ranked(question, [p.text for p in best_alone], top_k=top_k)
-            if alone.spans and alone.spans[0].score >= self.config.settle_score:
+            if alone.spans and alone.spans[0].score >= self.settle:
                 return alone, best_alone
         reading = self.reader.read_ranked(question, [p.text for p in passages], top_k=top_k)
         if alone is not None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.batching import Coalescer
-from qa.config import PRECISIONS, SHIPPED_READER
+from qa.config import DEFAULT_READER, PRECISIONS
 from qa.errors import SettingError
 from qa.spans import Calibration, calibrated_score, decode_window, load_calibration
 from qa.windows import Window, pad_windows, tokenize_windows, window_settings
@@ -94,7 +94,7 @@ class Reader:
 
     def __init__(
         self,
-        model: str | Path = SHIPPED_READER,
+        model: str | Path = DEFAULT_READER,
         *,
         max_length: int | None = None,
         stride: int | None = None,

@@ -32,6 +32,9 @@ class Calibration:
     w_null: float = -0.5
     bias: float = 0.0
     threshold: float = 0.5  # abstain when the best calibrated score is below this
+    # answer from the best hit's window alone when its best score reaches this (qa.pipeline); None: read all.
+    # Chosen per reader on the tune set with bench/read_less.py; a new fit drops it until it is chosen again.
+    settle: float | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,9 @@ def load_calibration(model_dir: str | Path) -> Calibration:
     if not path.is_file():
         return Calibration()
     data = json.loads(path.read_text(encoding="utf-8"))
-    return Calibration(**{k: float(data[k]) for k in ("w_span", "w_null", "bias", "threshold")})
+    settle = data.get("settle")
+    return Calibration(**{k: float(data[k]) for k in ("w_span", "w_null", "bias", "threshold")},
+                       settle=float(settle) if settle is not None else None)  # fmt: skip
 
 
 def save_calibration(model_dir: str | Path, cal: Calibration, meta: dict | None = None) -> Path:

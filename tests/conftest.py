@@ -7,11 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from qa.config import OFFLINE_ENVIRONMENT
+from qa.config import OFFLINE_ENVIRONMENT, READERS, Config
 
 # The test run is an entry point: it, not the library, sets the environment (no hub access).
 for _name, _value in OFFLINE_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)
+# Tests read with the fast reader (5x cheaper a token), whatever the default: every CLI call made
+# in-process or as a subprocess takes QA_READER from here; the tests of the accurate one say so.
+os.environ.setdefault("QA_READER", "fast")
+FAST = Config(reader_model=str(READERS["fast"]))  # the settings tests build real pipelines from
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_PATH = REPO_ROOT / "corpus" / "data" / "serbian-military-buildup-kosovo-border.txt"
@@ -45,10 +49,9 @@ def embedder():
 # --- the real models, loaded once per session (shared by reader, pipeline, CLI and UI tests) ---
 @pytest.fixture(scope="session")
 def reader():
-    from qa.config import Config
     from qa.reader import Reader
 
-    return Reader(Config().reader_model).load()
+    return Reader(FAST.reader_model).load()
 
 
 @pytest.fixture(scope="session")
@@ -56,10 +59,9 @@ def pipeline(tmp_path_factory, embedder, reader):
     """The default pipeline over the bundled article, with its index in a temporary folder."""
     import dataclasses
 
-    from qa.config import Config
     from qa.indexes import open_index
     from qa.pipeline import Pipeline
 
     # The bundled article's index, built as the CLI builds it (open_index), in a temporary folder.
-    config = dataclasses.replace(Config(), default_index=tmp_path_factory.mktemp("index") / "default")
+    config = dataclasses.replace(FAST, default_index=tmp_path_factory.mktemp("index") / "default")
     return Pipeline(open_index(config, embedder=embedder, progress=False), reader, config)

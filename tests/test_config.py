@@ -14,7 +14,7 @@ from qa.config import (
     READERS,
     REPO_ROOT,
     RETRIEVAL_MODES,
-    SHIPPED_READER,
+    DEFAULT_READER,
     Config,
     add_config_arguments,
     config_from,
@@ -31,7 +31,7 @@ def parse(argv, skip=()):
 def test_defaults_ignore_the_environment_until_an_entry_point_passes_it():
     config = config_from(parse([]), {})
     assert config == Config()
-    assert config.reader_model == str(SHIPPED_READER) and config.index_path == DEFAULT_INDEX
+    assert config.reader_model == str(DEFAULT_READER) == str(READERS["accurate"]) and config.index_path == DEFAULT_INDEX
 
 
 def test_environment_then_flags():
@@ -47,7 +47,7 @@ def test_environment_then_flags():
 
 def test_readers_by_name_from_flags_and_the_environment():
     assert config_from(parse(["--reader", "accurate"]), {}).reader_model == str(READERS["accurate"])
-    assert config_from(None, {"QA_READER": "fast"}).reader_model == str(SHIPPED_READER)
+    assert config_from(None, {"QA_READER": "fast"}).reader_model == str(READERS["fast"])
     assert reader_name(str(READERS["accurate"])) == "accurate" and reader_name("org/squad-model") == "org/squad-model"
 
 
@@ -56,6 +56,7 @@ def test_none_turns_an_optional_setting_off_even_where_it_is_on():
     assert config_from(parse(["--settle", "none", "--threshold", "None"]), {}, base=on).settle_score is None
     assert config_from(parse(["--settle", "none"]), {}, base=on).abstain_threshold == 0.4  # flags not given keep theirs
     assert config_from(parse(["--settle", "0.7"]), {}, base=on).settle_score == 0.7
+    assert config_from(parse(["--settle", "reader"]), {}, base=on).settle_score == Config().settle_score == "reader"
 
 
 def test_an_empty_variable_is_not_a_setting():

@@ -11,6 +11,7 @@ from qa.config import Config
 from qa.followup import Conversation, Turn, reply
 from qa.pipeline import Pipeline, rank_candidates, sentence_range, widen_and_merge
 from qa.reader import PassageSpan, Reading
+from qa.spans import Calibration
 
 # ---- pure parts -------------------------------------------------------------------------------
 
@@ -83,6 +84,7 @@ class RecordingRetriever:
 
 class RecordingReader:
     threshold = 0.5
+    calibration = Calibration(threshold=0.5, settle=None)
 
     def __init__(self):
         self.read_calls: list[tuple[str, int, int]] = []
@@ -181,6 +183,30 @@ def test_the_best_hit_alone_settles_a_clear_answer_and_anything_else_is_read_as_
     assert (answers["never"].text, answers["never"].score) == (answers["every"].text, answers["every"].score)
     assert answers["never"].passages == answers["every"].passages
     assert answers["never"].timings.tokens_read > answers["every"].timings.tokens_read
+
+
+@pytest.fixture(scope="module")
+def accurate(pipeline):
+    """The default pipeline: the accurate reader over the same index (the other tests read with the fast one)."""
+    from qa.reader import Reader
+
+    config = dataclasses.replace(pipeline.config, reader_model=Config().reader_model)
+    return Pipeline(pipeline.retriever, Reader.from_config(config).load(), config)
+
+
+def test_the_default_accurate_reader_answers_from_the_best_hit_and_abstains_where_the_article_is_silent(accurate):
+    answer = accurate.ask("Who is the spokesperson for the US National Security Council?")
+    assert answer.text == "John Kirby" and answer.score >= accurate.settle
+    assert len(answer.passages) == 1  # settled by the best hit's window alone
+    c = answer.citations[0]
+    assert accurate.retriever.document(c.doc_id).text[c.start : c.end] == "John Kirby"
+    silent = accurate.ask("What is the population of Kosovo?")
+    assert silent.abstained and len(silent.passages) > 1  # nothing settled: everything was read, then refused
+
+
+def test_the_default_settle_score_is_the_readers_own(pipeline):
+    assert pipeline.config.settle_score == "reader"
+    assert pipeline.settle == pipeline.reader.calibration.settle and 0 < pipeline.settle < 1  # recorded with the model
 
 
 def test_json_contract(pipeline):

@@ -2,6 +2,8 @@
 
 import pytest
 
+from qa.config import READERS
+
 KIRBY = (
     "Speaking to reporters on Friday, National Security Council spokesperson John Kirby said the "
     "United States was monitoring a large Serbian military deployment along the border with Kosovo."
@@ -92,7 +94,7 @@ def test_a_20000_character_question_does_not_crash(reader):
 def test_int8_reader_finds_the_same_answer_with_exact_offsets():
     from qa.reader import Reader
 
-    fast = Reader(precision="int8").load()
+    fast = Reader(READERS["fast"], precision="int8").load()
     passages = [KIRBY, "The fighting took place near the village of Banjskë, in northern Kosovo, on Sunday. ✨"]
     spans = fast.read("Who is the National Security Council spokesperson?", passages)
     assert_exact(spans, passages)

@@ -188,7 +188,10 @@ def real_pipeline(request, tmp_path_factory):
         from qa.pipeline import Pipeline
         from qa.reader import Reader
 
-        config = dataclasses.replace(Config(), default_index=tmp_path_factory.mktemp("index") / "default")
+        from qa.config import READERS
+
+        config = dataclasses.replace(Config(), reader_model=str(READERS["fast"]),
+                                     default_index=tmp_path_factory.mktemp("index") / "default")  # fmt: skip
         return Pipeline(open_index(config, progress=False), Reader(config.reader_model).load(), config)
 
 
