@@ -223,16 +223,17 @@ def compare(dataset_path: Path, limit: int | None, progress: bool) -> dict:
 
     from eval.datasets import load_squad
     from index.embedder import resolve_model
-    from qa.config import Config
+    from qa.config import Config, config_from
 
     dataset = load_squad(dataset_path, limit=limit)
+    reader = config_from(None, os.environ).reader_model  # QA_READER, set from --reader: ours reads with it too
     me = [sys.executable, str(Path(__file__).resolve())]
     ours, ours_build = start("ours", me + ["--serve", "ours", "--dataset", str(dataset_path)])
     chunks = CACHE / f"chunks-{dataset.sha256[:16]}.jsonl"
     ours.call({"chunks": str(chunks)})
     embedder = resolve_model(Config().embed_model)  # the same folder our embedder loads
     theirs, theirs_build = start("haystack", [str(PEERS_PYTHON)] + me[1:] + [
-        "--serve", "haystack", "--chunks", str(chunks), "--embedder", embedder, "--reader", Config().reader_model])
+        "--serve", "haystack", "--chunks", str(chunks), "--embedder", embedder, "--reader", reader])
     sides = {"ours": ours, "haystack": theirs}
     replies: dict[str, list[dict]] = {name: [] for name in sides}
     for worker in sides.values():
@@ -310,12 +311,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=1000, metavar="N", help="SQuAD questions asked (default: %(default)s)")
     p.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads per worker (OMP_NUM_THREADS; default: torch's own choice, all cores)")
+    p.add_argument("--reader", default="accurate", help="fast, accurate (default) or a QA model folder: both sides")
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
                    help="both readers' weights (default: auto = bf16 where the CPU has native bf16, else fp32)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write every figure as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--serve", choices=("ours", "haystack"), help=argparse.SUPPRESS)  # worker mode
-    for hidden in ("--dataset", "--chunks", "--embedder", "--reader"):
+    for hidden in ("--dataset", "--chunks", "--embedder"):  # worker mode; --reader then carries a folder
         p.add_argument(hidden, help=argparse.SUPPRESS)
     return p
 
@@ -335,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.threads is not None:  # both workers alike; the driver itself stays idle while they answer
         WORKER_ENV.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
-    WORKER_ENV["QA_READER_PRECISION"] = args.precision
+    WORKER_ENV.update(QA_READER_PRECISION=args.precision, QA_READER=args.reader)
     os.environ.update(WORKER_ENV)
     runs = [("gold", args.gold, None), ("squad", args.squad, args.limit)]
     results = []
