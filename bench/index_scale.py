@@ -184,8 +184,9 @@ def measure_open(path: Path, queries: Path, exact: Path, repeat: int) -> dict:
 
 
 def add_one(store, embedder, path: Path, times: int = 5) -> dict:
-    """Add small documents to the open index one at a time: median wall and CPU seconds of an add (its
-    ~17 fsyncs dominate the wall time), bytes written per add, and whether the last one is found."""
+    """Add small documents to the open index one at a time: median wall and CPU seconds of an add, bytes
+    written per add, and whether the last one is found (``bench/add_latency.py`` splits the wall time
+    into CPU, waiting on fsyncs and the rest, against another checkout's code)."""
     embedder.embed_documents(["warm up the embedder"])
     walls, cpus, written = [], [], []
     for i in range(times):
@@ -411,6 +412,8 @@ def main() -> None:
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--add-only", action="store_true", help="build each size as one exact segment and time only "
                     "adding one document to it (what the add costs does not depend on the big segment's kind)")
+    ap.add_argument("--kill-on", metavar="DIR", help="run only the kill -9 trials, on the index in DIR (built from "
+                    "the bundled article if missing): the write path's crash safety without building large corpora")
     ap.add_argument("--measure", help=argparse.SUPPRESS)
     args = ap.parse_args()
     work = Path(args.work)
@@ -418,6 +421,15 @@ def main() -> None:
         print(json.dumps(measure_open(Path(args.measure), work / "queries.npy", work / "exact.npy", args.repeat)))
         return
     work.mkdir(parents=True, exist_ok=True)
+    if args.kill_on:
+        source = Path(args.kill_on)
+        if not (source / "manifest.json").is_file():
+            from index import open_or_build
+
+            open_or_build(source, IndexSettings(), sources=[ROOT / "corpus" / "data"], progress=False)
+        print(json.dumps({"kill": (kills := kill_trials(source, args.kill_trials or 20, work))}), flush=True)
+        print_table([], kills)
+        return
     base = base_vectors(args.embed_budget_s)
     print(f"base: {len(base['vectors'])} real vectors ({len(base['texts'])} paragraphs, {base['n_train']} of them "
           f"from train), {len(base['questions'])} questions; embedding took {base.get('embed_cpu_s', base.get('embed_s', 0)):.0f} s", flush=True)  # fmt: skip

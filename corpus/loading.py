@@ -172,13 +172,16 @@ def _as_path(path: str | os.PathLike) -> Path:
     return Path(path)
 
 
-def load_path(path: str | os.PathLike, max_mb: float = DEFAULT_MAX_MB, progress: bool = False) -> list[Document]:
+def load_path(path: str | os.PathLike, max_mb: float = DEFAULT_MAX_MB, progress: bool = False, *,
+              allow_empty: bool = False) -> list[Document]:  # fmt: skip
     """Documents from a file, or from every supported file under a folder (hidden ones skipped).
 
     Args:
         path: a file, or a folder (loaded recursively, in sorted order).
         max_mb: files larger than this are refused before they are read.
         progress: show a progress bar (tqdm, on stderr) over a folder of many files.
+        allow_empty: a folder without loadable files gives no documents instead of an error
+            (``ingest --prune`` of a folder whose files were all deleted).
 
     Returns:
         Documents whose ids are paths relative to ``path`` (a single file: its name), with extension.
@@ -201,7 +204,7 @@ def load_path(path: str | os.PathLike, max_mb: float = DEFAULT_MAX_MB, progress:
             raise LoadError(f"{root} is neither a regular file nor a folder (a broken link or a pipe?): check the path.")
         raise LoadError(f"There is no file or folder at {root}: check the path.")
     files = _supported_files(root)
-    if not files:
+    if not files and not allow_empty:
         raise LoadError(f"No loadable files in {root}: supported extensions are {_SUPPORTED_TEXT}.")
     # Ids and sizes first: a collision or a huge file is reported before minutes of reading.
     named: dict[str, tuple[Path, str]] = {}
@@ -219,7 +222,8 @@ def load_path(path: str | os.PathLike, max_mb: float = DEFAULT_MAX_MB, progress:
 
 
 def load_paths(
-    paths: Iterable[str | os.PathLike], max_mb: float = DEFAULT_MAX_MB, progress: bool = False
+    paths: Iterable[str | os.PathLike], max_mb: float = DEFAULT_MAX_MB, progress: bool = False, *,
+    allow_empty: bool = False,
 ) -> list[Document]:
     """Documents from several files and folders as one load (what ``ingest a/x.txt b/`` means).
 
@@ -232,7 +236,7 @@ def load_paths(
     sources: dict[str, str] = {}  # doc_id -> source
     seen: set[str] = set()  # real paths already loaded
     for path in paths:
-        for doc in load_path(path, max_mb, progress):
+        for doc in load_path(path, max_mb, progress, allow_empty=allow_empty):
             real = os.path.realpath(doc.source)
             if real in seen:
                 continue

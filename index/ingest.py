@@ -118,6 +118,31 @@ def _check_same_source(old_source: str, doc: Document, index_path) -> None:
     raise DuplicateDocumentError(doc.doc_id, old_source, doc.source, hint)
 
 
+def gone_from(roots: Iterable[str | os.PathLike]) -> Callable[[str], bool]:
+    """A ``remove_missing`` test for ``ingest --prune``: a source under one of ``roots`` (files or
+    folders, as given to ``load_paths``) whose file no longer exists.
+
+    Sources are the absolute paths ``corpus.loading`` recorded; a root is compared both as given
+    (made absolute) and with its links resolved, so ``docs/`` and a link to it prune the same
+    documents. Documents from other roots, and uploads (whose source is a bare name), never match.
+
+        >>> gone = gone_from(["/srv/docs"])
+        >>> gone("/srv/docs/old/memo.txt"), gone("/srv/other/memo.txt")   # the first file was deleted
+        (True, False)
+    """
+    forms = {form for root in roots for form in (os.path.abspath(root), os.path.realpath(root))}
+
+    def under(path: str) -> bool:
+        return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in forms)
+
+    def gone(source: str) -> bool:
+        if not os.path.isabs(source) or os.path.exists(source):  # a broken link is gone: loading skips it
+            return False
+        return under(source) or under(os.path.realpath(source))
+
+    return gone
+
+
 def remove_documents(store, doc_ids: Sequence[str]) -> int:
     """Remove documents by id in one commit; ``DocumentNotFoundError`` (nothing removed) if one is unknown."""
     store.commit(None, remove=set(doc_ids))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -113,10 +114,12 @@ def _checksum(body: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def write_manifest(folder: Path, manifest: Manifest) -> None:
+def write_manifest(folder: Path, manifest: Manifest, flush_first: Iterable[Path] = ()) -> None:
+    """Commit ``manifest``; ``flush_first``: the unflushed files and folders it names, flushed before
+    it replaces the old one (``index.persist.replace_file``)."""
     body = _body(manifest)
     text = json.dumps({**body, "checksum": _checksum(body)}, ensure_ascii=False, indent=1)
-    replace_file(folder / MANIFEST, text.encode("utf-8"))
+    replace_file(folder / MANIFEST, text.encode("utf-8"), flush_first)
 
 
 def format_version(folder: Path) -> object:

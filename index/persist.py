@@ -80,7 +80,7 @@ def fsync_all(paths: Iterable[Path]) -> None:
 
     paths = list(paths)
     if paths:
-        with ThreadPoolExecutor(max_workers=min(16, len(paths))) as pool:
+        with ThreadPoolExecutor(max_workers=min(32, len(paths))) as pool:
             list(pool.map(fsync_path, paths))  # list(): re-raises the first OSError
 
 
@@ -94,11 +94,20 @@ def write_file(path: Path, data: bytes, sync: bool = True) -> None:
             os.fsync(f.fileno())
 
 
-def replace_file(path: Path, data: bytes) -> None:
-    """Replace ``path`` atomically: readers see the old bytes or the new ones, never a mix."""
+def replace_file(path: Path, data: bytes, flush_first: Iterable[Path] = ()) -> None:
+    """Replace ``path`` atomically: readers see the old bytes or the new ones, never a mix.
+
+    ``flush_first``: files and folders written unflushed that the new bytes refer to (a commit's
+    new segment). They are flushed in one round with the new bytes and ``path``'s folder, all
+    before the rename, so once the new name can survive a crash everything it names already has.
+    Then the folder is flushed once more, for the rename itself: two rounds of waiting for the
+    disk per commit, whatever it wrote (each round costs about one journal commit on ext4).
+    """
     tmp = path.with_name(f".tmp-{path.name}-{uuid.uuid4().hex[:8]}")
+    flush_first = list(flush_first)
     try:
-        write_file(tmp, data)
+        write_file(tmp, data, sync=False)
+        fsync_all([*flush_first, tmp, *([path.parent] if flush_first else [])])
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

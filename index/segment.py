@@ -1,8 +1,11 @@
 """One immutable segment of an index: documents, sentence spans, chunks, vectors and BM25 postings.
 
-A segment is a folder written once (into a temporary name, fsynced, then renamed) and never
-changed; deleting a document only lists its row in the manifest. Files, all read lazily and
-memory-mapped, so opening costs nothing until a search or a lookup needs them:
+A segment is a folder written once and never changed; deleting a document only lists its row in
+the manifest. It is written under its final name and is part of the index only once a manifest
+names it: the commit flushes the segment and the new manifest together, then renames the
+manifest (``index.persist.replace_file``); a segment a crash left unnamed goes at the next write.
+Files, all read lazily and memory-mapped, so opening costs nothing until a search or a lookup
+needs them:
 
     doc_ids.strs  doc_meta.strs (JSON: title, source, content_hash)  doc_text.strs
     doc_sentences.npy (int64, documents + 1: where each document's sentences start)
@@ -40,8 +43,6 @@ from index.persist import (
     StringTable,
     file_problem,
     file_record,
-    fsync_all,
-    fsync_path,
     load_array,
     save_array,
     write_strings,
@@ -112,33 +113,35 @@ class SegmentData:
 
 def write_segment(index_dir: Path, name: str, data: SegmentData, dimension: int,
                   dense: DenseSettings) -> SegmentEntry:  # fmt: skip
-    """Write ``data`` as ``index_dir/name``: complete and fsynced before the folder gets its name."""
-    tmp = index_dir / f".tmp-{name}"
-    os.mkdir(tmp)  # not mkdtemp: that would make it 0700
+    """Write ``data`` as the folder ``index_dir/name``, *not flushed*: ``segment_paths`` lists what
+    the commit must flush before a manifest may name it (one round of fsyncs for a whole commit
+    instead of one per step: a small add waited on four rounds, a replace on six)."""
+    folder = index_dir / name
+    os.mkdir(folder)  # not mkdtemp: that would make it 0700
     try:
-        # Written unflushed, then flushed together: one fsync per file made adding a small document
-        # take seconds on a slow disk; the folder gets its name only once all of it is on disk.
-        write_strings(tmp / "doc_ids.strs", data.doc_ids, sync=False)
-        write_strings(tmp / "doc_meta.strs", data.doc_meta, sync=False)
-        write_strings(tmp / "doc_text.strs", data.doc_texts, sync=False)
-        save_array(tmp / "doc_sentences.npy", data.doc_sentences, sync=False)
-        save_array(tmp / "sentences.npy", data.sentences, sync=False)
-        save_array(tmp / "chunks.npy", data.chunks, sync=False)
-        write_strings(tmp / "chunk_ids.strs", data.chunk_ids, sync=False)
+        write_strings(folder / "doc_ids.strs", data.doc_ids, sync=False)
+        write_strings(folder / "doc_meta.strs", data.doc_meta, sync=False)
+        write_strings(folder / "doc_text.strs", data.doc_texts, sync=False)
+        save_array(folder / "doc_sentences.npy", data.doc_sentences, sync=False)
+        save_array(folder / "sentences.npy", data.sentences, sync=False)
+        save_array(folder / "chunks.npy", data.chunks, sync=False)
+        write_strings(folder / "chunk_ids.strs", data.chunk_ids, sync=False)
         for field in _POSTINGS:
-            save_array(tmp / f"bm25_{field}.npy", getattr(data.postings, field), sync=False)
+            save_array(folder / f"bm25_{field}.npy", getattr(data.postings, field), sync=False)
         index = DenseIndex.build(data.vectors, dimension, dense)
-        index.save(tmp / "dense.faiss")
-        written = sorted(tmp.iterdir())
-        fsync_all(written)
-        files = {p.name: file_record(p) for p in written}
-        fsync_path(tmp)
-        os.rename(tmp, index_dir / name)
+        index.save(folder / "dense.faiss")
+        files = {p.name: file_record(p) for p in sorted(folder.iterdir())}
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
         raise
     return SegmentEntry(name, len(data.doc_ids), len(data.chunk_ids), int(data.postings.lengths.sum()),
                         index.params(), files)  # fmt: skip
+
+
+def segment_paths(index_dir: Path, entry: SegmentEntry) -> list[Path]:
+    """A written segment's files and its folder: what must be on disk before a manifest names it."""
+    folder = index_dir / entry.name
+    return [*(folder / name for name in sorted(entry.files)), folder]
 
 
 class Segment:

@@ -8,8 +8,9 @@ Persistence only: what is stored and how a change becomes durable. Searching liv
     seg-000007-1a2b3c4d/   one immutable segment (``index.segment``) and the list of its deleted rows
 
 A commit writes the new segment and deletion lists, then replaces ``manifest.json`` (write,
-fsync, rename): a kill -9 at any moment leaves the last committed index, complete, and whatever
-it left behind (``.tmp-*``, segments no manifest names) goes at the next write. Each view holds a
+fsync, rename; the new files are flushed in the same round as the manifest's bytes, before the
+rename): a kill -9 at any moment leaves the last committed index, complete, and whatever it left
+behind (``.tmp-*``, segments no manifest names) goes at the next write. Each view holds a
 shared lock on its segment folders, so a writer never deletes a segment a reader still uses.
 Segments pile up and deleted rows linger until ``compact()``, or until a commit passes the
 thresholds in ``IndexSettings``. The index folder itself is never replaced (it keeps its mode).
@@ -55,8 +56,8 @@ from index.manifest import (  # noqa: F401 - FORMAT_VERSION is re-exported
     read_manifest,
     write_manifest,
 )
-from index.persist import SentenceSpan, file_problem, file_record, fsync_path, save_array
-from index.segment import Segment, SegmentData, write_segment
+from index.persist import SentenceSpan, file_problem, file_record, save_array
+from index.segment import Segment, SegmentData, segment_paths, write_segment
 from index.settings import IndexSettings
 from index.upkeep import collect_garbage, looks_like_index, merge_plan, replace_group, segment_problems
 from index.view import DocStats, IndexView
@@ -243,32 +244,38 @@ class IndexStore:
                 if (found := view.locate(doc_id)) is not None:
                     dead.setdefault(found[0], []).append(found[1])
             entries, segments, deleted = list(view.manifest.segments), list(view.segments), list(view.deleted)
+            unflushed: list[Path] = []  # written for this commit; flushed with the manifest, before it is renamed
             for i, rows in dead.items():
-                entries[i], deleted[i] = self._delete_rows(segments[i], entries[i], deleted[i], rows, generation)
+                entries[i], deleted[i] = self._delete_rows(segments[i], entries[i], deleted[i], rows, generation,
+                                                           unflushed)  # fmt: skip
             if data is not None and data.doc_ids:
-                entry, segment = self._write_segment(data, generation)
+                entry, segment = self._write_segment(data, generation, unflushed)
                 entries.append(entry)
                 segments.append(segment)
                 deleted.append(np.zeros(0, dtype=np.int64))
             keep = [i for i, e in enumerate(entries) if e.live_documents > 0]  # fully deleted segments go
-            self._publish([entries[i] for i in keep], [segments[i] for i in keep], [deleted[i] for i in keep])
+            self._publish([entries[i] for i in keep], [segments[i] for i in keep], [deleted[i] for i in keep],
+                          unflushed)  # fmt: skip
             del view, segments, deleted  # release the old view's locks before collecting
             self._collect_garbage()
             self._compact(full=False)
             return self._view
 
-    def _write_segment(self, data: SegmentData, generation: int) -> tuple[SegmentEntry, Segment]:
+    def _write_segment(self, data: SegmentData, generation: int,
+                       unflushed: list[Path]) -> tuple[SegmentEntry, Segment]:  # fmt: skip
+        """Write ``data`` as a new segment, not yet flushed: its paths are added to ``unflushed``."""
         name = f"seg-{generation:06d}-{uuid.uuid4().hex[:8]}"
         entry = write_segment(self.path, name, data, self.dimension, self.settings.dense)
+        unflushed += segment_paths(self.path, entry)
         return entry, Segment(self.path, entry, False, self.settings.dense.hnsw_ef_search).trust()
 
     def _delete_rows(self, seg: Segment, entry: SegmentEntry, old: np.ndarray, rows: list[int],
-                     generation: int) -> tuple[SegmentEntry, np.ndarray]:  # fmt: skip
-        """A new deletion list for ``seg`` (written, not yet committed) and the entry naming it."""
+                     generation: int, unflushed: list[Path]) -> tuple[SegmentEntry, np.ndarray]:  # fmt: skip
+        """A new deletion list for ``seg`` (written, not yet flushed or committed) and the entry naming it."""
         dead = np.union1d(old, np.array(rows, dtype=np.int64)).astype(np.int64)
         name = f"deleted-{generation:06d}.npy"
-        save_array(seg.folder / name, dead)
-        fsync_path(seg.folder)
+        save_array(seg.folder / name, dead, sync=False)
+        unflushed += [seg.folder / name, seg.folder]
         chunk_rows = np.array([c for r in dead for c in seg.chunk_rows(int(r))], dtype=np.int64)
         files = {k: v for k, v in entry.files.items() if k != entry.deleted}
         files[name] = file_record(seg.folder / name)
@@ -276,10 +283,11 @@ class IndexStore:
         return replace(entry, files=files, deleted=name, deleted_documents=len(dead),
                        deleted_chunks=len(chunk_rows), deleted_tokens=tokens), dead  # fmt: skip
 
-    def _publish(self, entries, segments, deleted) -> None:
-        """Commit: replace the manifest, then make the new view current (only once it is on disk)."""
+    def _publish(self, entries, segments, deleted, unflushed: Collection[Path] = ()) -> None:
+        """Commit: flush ``unflushed`` (what this commit wrote) and replace the manifest, then make
+        the new view current (only once it is on disk)."""
         manifest = replace(self._view.manifest.next(entries), dense=self.settings.dense)
-        write_manifest(self.path, manifest)
+        write_manifest(self.path, manifest, unflushed)
         self._fresh = False
         self._view = IndexView(self.path, manifest, segments, deleted)
 
@@ -297,8 +305,9 @@ class IndexStore:
             if not group:
                 return False
             data = SegmentData.merge([(view.segments[i], view.live_document_mask(i)) for i in group], self.dimension)
-            merged = self._write_segment(data, view.generation + 1) if data.doc_ids else None
-            self._publish(*replace_group(view, group, merged))
+            unflushed: list[Path] = []
+            merged = self._write_segment(data, view.generation + 1, unflushed) if data.doc_ids else None
+            self._publish(*replace_group(view, group, merged), unflushed)
             del view, merged  # release the merged segments' locks before collecting
             self._collect_garbage()
             return True

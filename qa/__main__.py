@@ -3,6 +3,7 @@
     python -m qa ask "Who is the spokesperson for the US National Security Council?"
     python -m qa ask --json --file questions.txt        # one JSON object per line
     python -m qa ingest --index my-index docs/ report.pdf   # adds new and changed documents only
+    python -m qa ingest --index my-index --prune docs/      # ... and removes those whose files are gone
     python -m qa remove --index my-index report.pdf          # ids as `python -m qa documents` lists them
     python -m qa compact --index my-index ; python -m qa check --index my-index
     python -m qa chat
@@ -120,17 +121,20 @@ def _estimate(store, docs) -> str | None:
 
 def cmd_ingest(args, config: Config) -> int:
     from corpus.loading import load_paths
-    from index.ingest import add_documents
+    from index.ingest import add_documents, gone_from
     from qa.indexes import open_index
 
     max_mb = args.max_mb if args.max_mb is not None else config.max_document_mb
-    docs = load_paths(args.paths, max_mb, progress=True)  # every file checked (ids, sizes) before the models load
+    # Every file checked (ids, sizes) before the models load; with --prune a folder emptied of its files is no error.
+    docs = load_paths(args.paths, max_mb, progress=True, allow_empty=args.prune)
     retriever = open_index(config, create=True, rebuild=args.rebuild)
     if estimate := _estimate(retriever.store, docs):
         print(estimate, file=sys.stderr, flush=True)
-    report = add_documents(retriever.store, retriever.embedder, docs, progress=True)
+    prune = gone_from(args.paths) if args.prune else None  # in the same commit as the additions
+    report = add_documents(retriever.store, retriever.embedder, docs, progress=True, remove_missing=prune)
+    pruned = f", {report.removed} removed (their files are gone)" if args.prune else ""
     print(f"{retriever.store.path}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-          f"{report.chunks_embedded} chunks embedded")
+          f"{report.chunks_embedded} chunks embedded{pruned}; {retriever.store.view().manifest.documents} documents")
     return 0
 
 
@@ -218,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--rebuild", action="store_true", help="start a new index instead of adding to the existing one")
     ingest.add_argument("--max-mb", type=float, metavar="MB", help="refuse files larger than this, before reading "
                         "them (default: 20; 20 MB of prose is about an hour of embedding here)")  # fmt: skip
+    ingest.add_argument("--prune", action="store_true", help="also remove the index's documents whose files under "
+                        "these paths no longer exist (documents from other paths are kept)")  # fmt: skip
     ingest.set_defaults(func=cmd_ingest)
 
     remove = sub.add_parser("remove", parents=[common], help="remove documents from an index by id (see 'documents')")

@@ -126,3 +126,41 @@ def test_remove_documents_compact_and_check(index_dir, tmp_path, capsys):
     faiss_file.write_bytes(bytes(data))
     assert main(["check", "--index", str(path)]) == 2
     assert "is damaged" in (line := one_error_line(capsys)) and "dense.faiss" in line and "rebuild" in line
+
+
+def test_ingest_prune_removes_documents_whose_files_are_gone_under_the_given_folder_only(tmp_path, capsys):
+    docs, other, index = tmp_path / "docs", tmp_path / "other", tmp_path / "idx"
+    docs.mkdir()
+    other.mkdir()
+    for name, text in [("a", "Kirby spoke on Monday."), ("b", "Tanks left on Tuesday."), ("c", "Talks resumed on Friday.")]:
+        (docs / f"{name}.txt").write_text(text)
+    (other / "d.txt").write_text("An unrelated note about the harbour budget.")
+    assert main(["ingest", "--index", str(index), str(docs), str(other)]) == 0
+    (docs / "b.txt").unlink()
+    (other / "d.txt").unlink()  # gone too, but not under the folder being pruned: kept
+    assert main(["ingest", "--index", str(index), str(docs)]) == 0  # without --prune nothing is removed
+    assert "0 added, 0 updated, 2 unchanged, 0 chunks embedded; 4 documents" in capsys.readouterr().out
+    assert main(["ingest", "--index", str(index), "--prune", str(docs)]) == 0
+    assert "0 added, 0 updated, 2 unchanged, 0 chunks embedded, 1 removed (their files are gone); 3 documents" in (
+        capsys.readouterr().out
+    )
+    assert main(["documents", "--index", str(index)]) == 0
+    assert [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()] == ["a.txt", "c.txt", "d.txt"]
+    (docs / "a.txt").unlink()
+    (docs / "c.txt").unlink()
+    assert main(["ingest", "--index", str(index), "--prune", str(docs)]) == 0  # an emptied folder is no error
+    assert "2 removed (their files are gone); 1 documents" in capsys.readouterr().out
+    assert main(["ingest", "--index", str(index), "--prune", str(tmp_path / "nowhere")]) == 2  # a typo prunes nothing
+    assert "There is no file or folder" in one_error_line(capsys)
+
+
+def test_prune_matches_whole_path_parts_and_absolute_sources_only(tmp_path):
+    from index.ingest import gone_from
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "here.txt").write_text("still here")
+    gone = gone_from([tmp_path / "docs"])
+    assert gone(str(tmp_path / "docs" / "sub" / "deleted.txt"))
+    assert not gone(str(tmp_path / "docs" / "here.txt"))  # still exists
+    assert not gone(str(tmp_path / "docs2" / "deleted.txt"))  # a sibling whose name starts the same
+    assert not gone("deleted.txt")  # an upload's source is its bare name
