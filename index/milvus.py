@@ -47,6 +47,12 @@ _DOC_FIELDS = ["pk", "doc_id", "page", "pages", "chunks", "chars", "content_hash
 _CHUNK_FIELDS = ["chunk_id", "doc_id", "content_hash", "seq", "start", "end", "text"]
 
 
+class MilvusIndexMissingError(IndexMissingError):
+    def __init__(self, uri: str, name: str) -> None:
+        StoreError.__init__(self, f"No index {name} at {uri}: run `python -m qa ingest --backend milvus --milvus-uri "
+                                  f"{uri} --index {name.removeprefix('askdocs_')} PATH...` to build one.")  # fmt: skip
+
+
 class MilvusUnavailableError(StoreError):
     def __init__(self, what: str) -> None:
         super().__init__(f"The Milvus backend needs {what}: install it with `pip install -r requirements-milvus.txt` "
@@ -157,7 +163,7 @@ class MilvusStore:
                     raise IndexModelError(store.path, recorded.embed_model, embedder.model_name)
                 return store
         if not (create or rebuild):
-            raise IndexMissingError(f"{uri} (collection {name})")
+            raise MilvusIndexMissingError(uri, name)
         if embedder is None:
             raise ValueError("Creating a Milvus index needs the embedder, for its model and dimension.")
         settings = settings if settings is not None else IndexSettings(embedder.model_name)
@@ -325,6 +331,12 @@ class MilvusStore:
             self.client.delete(self.docs_collection, filter=f"doc_id in {ids}")
             self.client.delete(self.chunks_collection, filter=f"doc_id in {ids}")
         self._write_manifest(self.generation() + 1)
+
+    def flush(self) -> None:
+        """Seal what was written into segments (at the end of an ingest): Milvus Lite otherwise rebuilds the
+        BM25 index of its unsealed rows at every search."""
+        for collection in (self.chunks_collection, self.docs_collection):
+            self.client.flush(collection)
 
     def remove(self, doc_ids: Collection[str]) -> None:
         """Remove documents by id; ``DocumentNotFoundError`` (nothing removed) if one is unknown."""

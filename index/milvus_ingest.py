@@ -99,4 +99,6 @@ def add_to_milvus(store: MilvusStore, embedder, docs: Iterable[Document], progre
                      "changed titles", retries)  # fmt: skip
     if gone:
         with_retries(lambda: store.write([], [], [], [], remove=gone), "removals", retries)
+    if fresh or kept or gone:
+        with_retries(store.flush, "the flush", retries)
     return IngestReport(added, len(fresh) - added, len(docs) - len(fresh), embedded, len(gone))

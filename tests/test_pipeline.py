@@ -130,7 +130,14 @@ def test_citations_are_capped_by_config():
     assert answer.text == "John Kirby" and answer.citations == ()
 
 
-# ---- the real pipeline on the article ---------------------------------------------------------
+# ---- the real pipeline on the article, over each index backend ---------------------------------
+
+
+@pytest.fixture(params=["local", "milvus"])
+def pipeline(request, pipeline):
+    """conftest's pipeline (the local index), then the same over Milvus Lite (skipped when not installed)."""
+    return pipeline if request.param == "local" else request.getfixturevalue("milvus_pipeline")
+
 
 ARTICLE_QUESTIONS = [
     ("Who is the spokesperson for the US National Security Council?", "Kirby"),
