@@ -34,8 +34,40 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "chromium not installed: the browser test will be skipped"; }
 
-test: setup browser
+test: setup browser milvus
 	$(BIN)/python -m pytest -q
+
+## optional backends: the Milvus client and Milvus Lite (make test installs them: CI runs the Milvus tests), and Ray
+.PHONY: milvus ray test-milvus test-ray ingest-ray bench-milvus
+milvus: setup $(VENV)/.milvus-installed
+ray: milvus $(VENV)/.ray-installed
+
+$(VENV)/.milvus-installed: requirements-milvus.txt
+	$(BIN)/python -m pip install --quiet -r requirements-milvus.txt
+	touch $@
+
+$(VENV)/.ray-installed: requirements-ray.txt
+	$(BIN)/python -m pip install --quiet -r requirements-ray.txt
+	touch $@
+
+## the retrieval and pipeline tests over both backends, then the Ray ingest test
+test-milvus: milvus
+	$(BIN)/python -m pytest -q tests/test_backends.py tests/test_pipeline.py
+
+test-ray: ray
+	$(BIN)/python -m pytest -q tests/test_ray_ingest.py
+
+## make ingest-ray PATHS="docs/" MILVUS_URI=http://milvus:19530 RAY_ADDRESS=ray://head:10001 INDEX=docs
+MILVUS_URI  ?= .cache/milvus/index.db
+INDEX       ?= default
+RAY_ADDRESS ?=
+ingest-ray: ray
+	$(BIN)/python -m qa ingest --backend milvus --milvus-uri $(MILVUS_URI) --index $(INDEX) --ray \
+	  $(if $(RAY_ADDRESS),--ray-address $(RAY_ADDRESS)) $(PATHS)
+
+## Milvus Lite against the local index: open-domain SQuAD dev and query latency at 100k chunks
+bench-milvus: milvus
+	$(BIN)/python bench/milvus_speed.py
 
 eval: setup
 	$(BIN)/python -m eval

@@ -291,6 +291,7 @@ def run_configs(
             runs.append(evaluate_reader(reader, dataset, label, config.abstain_threshold, progress, config))
             continue
         where = index_cache_dir(dataset, config) if dataset.has_own_corpus else (config.index_path, config.embed_model)
+        where = (where, config.backend, config.milvus_address)  # --compare backend=local,milvus: one index each
         if where not in stores:
             stores[where] = open_eval_index(dataset, config, progress) if dataset.has_own_corpus \
                 else open_question_index(dataset, config, progress)  # fmt: skip

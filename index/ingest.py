@@ -56,8 +56,13 @@ def add_documents(store, embedder, docs: Iterable[Document], progress: bool = Fa
         corpus.loading.DuplicateDocumentError: a doc_id twice in ``docs``, or a doc_id the index
             holds from another source file that still exists; the message names both.
 
-    If embedding fails, nothing is written and the index is as it was.
+    If embedding fails, nothing is written and the index is as it was. A Milvus index
+    (``index.milvus``) is written batch by batch instead (``index.milvus_ingest``).
     """
+    if getattr(store, "backend", "local") == "milvus":
+        from index.milvus_ingest import add_to_milvus
+
+        return add_to_milvus(store, embedder, docs, progress, remove_missing=remove_missing)
     if embedder.model_name != store.settings.embed_model:
         raise IndexModelError(store.path, store.settings.embed_model, embedder.model_name)
     docs = _distinct(docs)
@@ -145,7 +150,10 @@ def gone_from(roots: Iterable[str | os.PathLike]) -> Callable[[str], bool]:
 
 def remove_documents(store, doc_ids: Sequence[str]) -> int:
     """Remove documents by id in one commit; ``DocumentNotFoundError`` (nothing removed) if one is unknown."""
-    store.commit(None, remove=set(doc_ids))
+    if getattr(store, "backend", "local") == "milvus":
+        store.remove(set(doc_ids))
+    else:
+        store.commit(None, remove=set(doc_ids))
     return len(set(doc_ids))
 
 

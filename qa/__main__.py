@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from qa.config import OFFLINE_ENVIRONMENT, Config, add_config_arguments, config_from
-from qa.errors import QuestionError
+from qa.errors import QuestionError, SettingError
 from qa.question import normalize_question
 
 
@@ -120,6 +120,8 @@ def _estimate(store, docs) -> str | None:
 
 
 def cmd_ingest(args, config: Config) -> int:
+    if args.ray:
+        return _ingest_on_ray(args, config)
     from corpus.loading import load_paths
     from index.ingest import add_documents, gone_from
     from qa.indexes import open_index
@@ -138,11 +140,36 @@ def cmd_ingest(args, config: Config) -> int:
     return 0
 
 
+def _ingest_on_ray(args, config: Config) -> int:
+    """``ingest --ray``: read, chunk and embed on Ray (index.ray_ingest), write to the Milvus index."""
+    from index.ray_ingest import ray_ingest
+    from qa.indexes import open_index
+
+    if config.backend != "milvus":
+        raise SettingError("ingest --ray writes to a Milvus index: add --backend milvus (and --milvus-uri URI).")
+    retriever = open_index(config, sources=(), create=True, rebuild=args.rebuild)
+    max_mb = args.max_mb if args.max_mb is not None else config.max_document_mb
+    report = ray_ingest(retriever.store, args.paths, address=args.ray_address, workers=args.workers, max_mb=max_mb)
+    print(f"{retriever.store.path}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+          f"{report.chunks_embedded} chunks embedded")
+    return 0
+
+
 def _store(config: Config):
     """The index ``--index`` names (default: the bundled article's), opened for writing; no model loads."""
+    if config.backend == "milvus":
+        from index.milvus import MilvusStore
+        from qa.indexes import milvus_collection
+
+        return MilvusStore.open(config.milvus_address, milvus_collection(config.index_dir), token=config.milvus_token)
     from index.store import IndexStore
 
     return IndexStore.open(config.index_path)
+
+
+def _local_only(config: Config, command: str) -> None:
+    if config.backend == "milvus":
+        raise SettingError(f"'{command}' works on a local index; Milvus compacts and checks its own collections.")
 
 
 def cmd_remove(args, config: Config) -> int:
@@ -150,11 +177,13 @@ def cmd_remove(args, config: Config) -> int:
 
     store = _store(config)
     removed = remove_documents(store, args.doc_ids)  # all or nothing: an unknown id changes nothing
-    print(f"{store.path}: {removed} removed, {store.view().manifest.documents} documents left")
+    left = len(store.stats()) if config.backend == "milvus" else store.view().manifest.documents
+    print(f"{store.path}: {removed} removed, {left} documents left")
     return 0
 
 
 def cmd_compact(args, config: Config) -> int:
+    _local_only(config, "compact")
     store = _store(config)
     done = store.compact()
     m = store.view().manifest
@@ -166,6 +195,7 @@ def cmd_compact(args, config: Config) -> int:
 def cmd_check(args, config: Config) -> int:
     from index.store import check
 
+    _local_only(config, "check")
     r = check(config.index_path)  # IndexDamagedError (one line, exit 2) names what is wrong
     print(f"{r.path}: sound ({r.documents} documents, {r.chunks} chunks, {r.segments} segment(s), "
           f"{r.files} files, {r.bytes / 1e6:.1f} MB checksummed; generation {r.generation})")
@@ -224,6 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "them (default: 20; 20 MB of prose is about an hour of embedding here)")  # fmt: skip
     ingest.add_argument("--prune", action="store_true", help="also remove the index's documents whose files under "
                         "these paths no longer exist (documents from other paths are kept)")  # fmt: skip
+    ingest.add_argument("--ray", action="store_true", help="read, chunk and embed on Ray, writing to a Milvus index "
+                        "(--backend milvus; pip install -r requirements-ray.txt)")  # fmt: skip
+    ingest.add_argument("--ray-address", metavar="ADDRESS", help="a running Ray cluster (default: start a local one)")
+    ingest.add_argument("--workers", type=int, default=2, metavar="N", help="embedding workers, one model each (default: 2)")
     ingest.set_defaults(func=cmd_ingest)
 
     remove = sub.add_parser("remove", parents=[common], help="remove documents from an index by id (see 'documents')")

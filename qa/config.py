@@ -9,8 +9,9 @@ and hands the result on:
     config = config_from(parser.parse_args(), os.environ)
 
 Environment: ``QA_INDEX_DIR`` (where the bundled article's index is built on first use),
-``QA_READER`` (a model name or path instead of the shipped reader) and ``QA_READER_PRECISION``
-(``bf16``, ``fp32`` or ``int8``).
+``QA_READER`` (fast, accurate, or a model name or path), ``QA_READER_PRECISION``
+(``auto``, ``bf16``, ``fp32`` or ``int8``), and for ``--backend milvus`` ``QA_MILVUS_URI`` and
+``QA_MILVUS_TOKEN`` (a server's token: never a flag, which other users could read in ``ps``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ DEFAULT_INDEX = REPO_ROOT / ".cache" / "index" / "default"
 # autocast casting every call). fp32: the reference. int8: Linear layers quantized per output channel at
 # load time (torch dynamic quantization), the rest fp32. bench/reader_speed.py compares speed and scores.
 PRECISIONS = ("auto", "bf16", "fp32", "int8")  # auto: bf16 where the CPU computes it natively, else fp32
+BACKENDS = ("local", "milvus")  # local: FAISS + BM25 in a folder (index.store); milvus: index.milvus
+DEFAULT_MILVUS_URI = REPO_ROOT / ".cache" / "milvus" / "index.db"  # Milvus Lite, when --milvus-uri is not given
 RETRIEVAL_MODES = ("dense", "bm25", "hybrid")  # what index.Retriever.search takes (a test keeps the two equal)
 # What entry points put in the environment before any model loads: never contact a model hub,
 # and keep the tokenizers' thread pool out of forked workers.
@@ -53,10 +56,12 @@ def reader_name(model: str) -> str:
 
 # variable -> (Config field, type)
 ENVIRONMENT = {"QA_INDEX_DIR": ("default_index", Path), "QA_READER": ("reader_model", reader_path),
-               "QA_READER_PRECISION": ("reader_precision", str)}
+               "QA_READER_PRECISION": ("reader_precision", str), "QA_MILVUS_URI": ("milvus_uri", str),
+               "QA_MILVUS_TOKEN": ("milvus_token", str)}
 
 SETTINGS_NOTE = ("Defaults come from qa/config.py. In the environment, QA_READER, QA_READER_PRECISION and "
-                 "QA_INDEX_DIR (where the bundled article's index is built) override them; flags override both.")
+                 "QA_INDEX_DIR (where the bundled article's index is built) override them, as QA_MILVUS_URI and "
+                 "QA_MILVUS_TOKEN do for --backend milvus; flags override both.")
 
 
 def _flag(default, flag: str, help: str, metavar: str | None = None, type=None, choices=None, shown=None):
@@ -85,6 +90,13 @@ class Config:
     default_index: Path = DEFAULT_INDEX  # where the bundled article's index is built on first use
     corpus_paths: tuple[Path, ...] = (DEFAULT_CORPUS,)  # what the default index is built from
     embed_model: str = "bundled:all-MiniLM-L6-v2"
+    # -- where the index lives (with milvus, --index names the collection, default "default")
+    backend: str = _flag("local", "--backend", "local (FAISS + BM25 in a folder) or milvus (a Milvus server, or "
+                         "Milvus Lite in a .db file)", choices=BACKENDS)  # fmt: skip
+    milvus_uri: str | None = _flag(None, "--milvus-uri", "with --backend milvus: a .db path (Milvus Lite) or "
+                                   "http://HOST:19530 (a server; its token from QA_MILVUS_TOKEN) (default: "
+                                   ".cache/milvus/index.db)", "URI")  # fmt: skip
+    milvus_token: str | None = field(default=None, repr=False)  # QA_MILVUS_TOKEN only: a flag would show in ps
     reader_model: str = _flag(str(DEFAULT_READER), "--reader", "fast (6 layers), accurate (12 layers), or a QA "
                               "model folder or hub name", "MODEL", reader_path, shown="accurate")  # fmt: skip
     reader_precision: str = _flag("auto", "--precision", "reader weights: auto (bf16 on CPUs with native bf16, "
@@ -120,6 +132,11 @@ class Config:
     max_citations: int = 3  # places in the documents cited for one answer
     # -- questions
     max_question_chars: int = _flag(1000, "--max-question-chars", "longest question accepted, in characters", "N", int)
+
+    @property
+    def milvus_address(self) -> str:
+        """The Milvus URI to use: ``milvus_uri``, else the local Milvus Lite file."""
+        return self.milvus_uri if self.milvus_uri is not None else str(DEFAULT_MILVUS_URI)
 
     @property
     def index_path(self) -> Path:

@@ -48,6 +48,25 @@ def open_index(config: Config, *, path: Path | None = None, sources: Iterable | 
 
     if sources is None and path is None and config.index_dir is None:
         sources = config.corpus_paths
+    if config.backend == "milvus":
+        from index.milvus_build import open_or_build_milvus
+
+        name = milvus_collection(path if path is not None else config.index_dir)
+        return open_or_build_milvus(config.milvus_address, name, index_settings(config), sources, token=config.milvus_token,
+                                    embedder=embedder, create=create, rebuild=rebuild, progress=progress,
+                                    max_mb=config.max_document_mb)  # fmt: skip
     return open_or_build(path if path is not None else config.index_path, index_settings(config), sources,
                          embedder=embedder, create=create, rebuild=rebuild, progress=progress,
                          max_mb=config.max_document_mb)  # fmt: skip
+
+
+def milvus_collection(index: Path | None) -> str:
+    """The Milvus collection name for an index: ``--index NAME`` (its last part), or "default" (pure).
+
+    >>> milvus_collection(Path(".cache/eval-index/3f2a")), milvus_collection(None)
+    ('askdocs_3f2a', 'askdocs_default')
+    """
+    import re
+
+    name = Path(index).name if index is not None else "default"
+    return "askdocs_" + re.sub(r"[^A-Za-z0-9_]", "_", name)

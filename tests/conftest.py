@@ -65,3 +65,21 @@ def pipeline(tmp_path_factory, embedder, reader):
     # The bundled article's index, built as the CLI builds it (open_index), in a temporary folder.
     config = dataclasses.replace(FAST, default_index=tmp_path_factory.mktemp("index") / "default")
     return Pipeline(open_index(config, embedder=embedder, progress=False), reader, config)
+
+
+@pytest.fixture(scope="session")
+def milvus_pipeline(tmp_path_factory, embedder, reader):
+    """The default pipeline over the bundled article, its index in Milvus Lite (a temporary .db file)."""
+    import dataclasses
+
+    from qa.indexes import open_index
+    from qa.pipeline import Pipeline
+
+    try:
+        import milvus_lite  # noqa: F401
+        import pymilvus  # noqa: F401
+    except ImportError:
+        pytest.skip("Milvus Lite is not installed: pip install -r requirements-milvus.txt (make test-milvus)")
+    uri = str(tmp_path_factory.mktemp("milvus") / "index.db")
+    config = dataclasses.replace(FAST, backend="milvus", milvus_uri=uri)
+    return Pipeline(open_index(config, embedder=embedder, progress=False), reader, config)

@@ -132,7 +132,14 @@ def test_citations_are_capped_by_config():
     assert answer.text == "John Kirby" and answer.citations == ()
 
 
-# ---- the real pipeline on the article ---------------------------------------------------------
+# ---- the real pipeline on the article, over each index backend ---------------------------------
+
+
+@pytest.fixture(params=["local", "milvus"])
+def pipeline(request, pipeline):
+    """conftest's pipeline (the local index), then the same over Milvus Lite (skipped when not installed)."""
+    return pipeline if request.param == "local" else request.getfixturevalue("milvus_pipeline")
+
 
 ARTICLE_QUESTIONS = [
     ("Who is the spokesperson for the US National Security Council?", "Kirby"),
@@ -185,7 +192,7 @@ def test_the_best_hit_alone_settles_a_clear_answer_and_anything_else_is_read_as_
     assert answers["never"].timings.tokens_read > answers["every"].timings.tokens_read
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture()
 def accurate(pipeline):
     """The default pipeline: the accurate reader over the same index (the other tests read with the fast one)."""
     from qa.reader import Reader
