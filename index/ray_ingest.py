@@ -14,6 +14,7 @@ written. The chunks and vectors are those of the serial ingest (``tests/test_ray
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -134,7 +135,6 @@ def ray_ingest(store: MilvusStore, paths: Sequence[str | os.PathLike], *, addres
         if old is not None and old != f["source"] and os.path.isfile(old):
             raise DuplicateDocumentError(f["doc_id"], old, f["source"], f" (the index at {store.path} holds the first)")
     stored = store.content_hashes()
-    held = sum(f["doc_id"] in stored for f in files)
     started = not ray.is_initialized()
     if started:
         ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
@@ -143,6 +143,8 @@ def ray_ingest(store: MilvusStore, paths: Sequence[str | os.PathLike], *, addres
                                            "OMP_NUM_THREADS": str(threads_per_worker),
                                            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}})  # fmt: skip
     try:
+        logging.getLogger("ray.data").setLevel(logging.WARNING)  # our one bar, not Ray Data's operator logs
+        ray.data.DataContext.get_current().enable_progress_bars = False
         s = store.settings
         ds = ray.data.from_items(files, override_num_blocks=max(1, min(len(files), 64)))
         ds = ds.flat_map(ReadAndChunk, fn_constructor_args=(s.chunk_words, s.overlap_sentences, stored),
