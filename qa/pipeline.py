@@ -180,8 +180,7 @@ class Pipeline:
                 return alone, best_alone
         reading = self.reader.read_ranked(question, [p.text for p in passages], top_k=top_k)
         if alone is not None:
-            reading = dataclasses.replace(reading, tokens=reading.tokens + alone.tokens,
-                                          passages=reading.passages + 1, rounds=reading.rounds + 1)  # fmt: skip
+            reading = dataclasses.replace(reading, tokens=reading.tokens + alone.tokens, passages=reading.passages + 1)
         return reading, passages
 
     def _passages(self, hits: list[Hit]) -> tuple[Passage, ...]:

@@ -67,19 +67,13 @@ class PassageSpan:
     null_logit: float  # [CLS] start + end logit of the window it came from
 
 
-# Passages per round of ``Reader.read_ranked``: the best-ranked one alone, then two more, then the rest two
-# at a time. Smaller rounds read less when the answer is found early but pay a forward pass per round.
-READING_GROUPS = (1, 2)
-
-
 @dataclass(frozen=True)
 class Reading:
     """What ``Reader.read_ranked`` found, and what it cost."""
 
     spans: list[PassageSpan]  # best first
     tokens: int  # model tokens read (question included, once per window)
-    passages: int  # passages read, best-ranked first
-    rounds: int  # forward rounds
+    passages: int  # non-empty passages read
 
 
 def _keep_best(found: dict[tuple[int, int, int], PassageSpan], span: PassageSpan) -> None:
@@ -165,39 +159,25 @@ class Reader:
         """Ranked spans for one question over its passages; [] when there is nothing to read."""
         return self.read_many([(question, list(passages))], top_k=top_k)[0]
 
-    def read_ranked(
-        self, question: str, passages: Sequence[str], top_k: int = 5, settle: float | None = None,
-        groups: Sequence[int] = READING_GROUPS,
-    ) -> Reading:  # fmt: skip
-        """Read passages best-ranked first, in growing groups, and stop once the answer is settled.
+    def read_ranked(self, question: str, passages: Sequence[str], top_k: int = 5) -> Reading:
+        """Ranked spans for one question, with what reading them cost (``Pipeline.ask``'s read step).
 
-        Why: retrieval puts the passage holding the answer first for most questions, and a
-        calibrated score at or above ``settle`` is one that lower-ranked passages rarely beat
-        (measured in ``bench/read_less.py``), so the rest need not be read. ``groups`` gives how
-        many passages each round reads (the last size repeats); ``settle=None`` reads everything
-        in one round, as ``read`` does.
+        Unlike ``read``, the windows go through the shared forward passes (``qa.batching``): a
+        question asked while others are read joins their batches instead of waiting its turn.
         """
         self.load()
         order = [p for p, text in enumerate(passages) if text and text.strip()]
-        sizes = [len(order)] if settle is None else list(groups)
+        with self._lock:
+            windows = self._windows([(question, [passages[p] for p in order])])
+        logits = self._shared.run([w for _, _, w in windows])
         found: dict[tuple[int, int, int], PassageSpan] = {}
-        tokens, read, rounds = 0, 0, 0
-        while read < len(order):
-            size = sizes[min(rounds, len(sizes) - 1)]
-            batch = order[read : read + max(1, size)]
-            with self._lock:
-                windows = self._windows([(question, [passages[p] for p in batch])])
-            logits = self._shared.run([w for _, _, w in windows])
-            for (_, local, win), (start, end) in zip(windows, logits):
-                tokens += len(win.input_ids)
-                for span in self._decode(win, batch[local], start, end, passages[batch[local]], top_k):
-                    _keep_best(found, span)
-            read += len(batch)
-            rounds += 1
-            if settle is not None and found and max(sp.score for sp in found.values()) >= settle:
-                break
+        tokens = 0
+        for (_, local, win), (start, end) in zip(windows, logits):
+            tokens += len(win.input_ids)
+            for span in self._decode(win, order[local], start, end, passages[order[local]], top_k):
+                _keep_best(found, span)
         spans = sorted(found.values(), key=lambda s: (-s.score, s.passage, s.start))[:top_k]
-        return Reading(spans, tokens, read, rounds)
+        return Reading(spans, tokens, len(order))
 
     def read_many(
         self, items: Sequence[tuple[str, Sequence[str]]], top_k: int = 5, progress: bool = False

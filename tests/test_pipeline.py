@@ -92,7 +92,7 @@ class RecordingReader:
     def read_ranked(self, question, passages, top_k):
         self.read_calls.append((question, top_k, len(passages)))
         start = passages[0].index("John Kirby")
-        return Reading([PassageSpan(0, start, start + 10, "John Kirby", 0.9, 5.0, -1.0)], 40, 1, 1)
+        return Reading([PassageSpan(0, start, start + 10, "John Kirby", 0.9, 5.0, -1.0)], 40, 1)
 
 
 def recording_pipeline(**settings):

@@ -56,29 +56,13 @@ BANJSKA = "The fighting took place near the village of Banjskë, in northern Kos
 WEATHER = "The weather in Belgrade was mild for the season, with light rain in the evening."
 
 
-def test_ranked_reading_without_a_settle_score_reads_everything_like_read(reader):
-    passages = [KIRBY, BANJSKA, WEATHER]
+def test_ranked_reading_reads_every_passage_like_read_and_counts_its_cost(reader):
+    passages = [KIRBY, BANJSKA, "", WEATHER]
     reading = reader.read_ranked("Near which village was the fighting?", passages)
-    assert reading.passages == 3 and reading.rounds == 1
+    assert reading.passages == 3 and reading.tokens > 0  # the empty passage is skipped
     single = reader.read("Near which village was the fighting?", passages)
     assert [(s.passage, s.start, s.end) for s in reading.spans] == [(s.passage, s.start, s.end) for s in single]
-
-
-def test_ranked_reading_stops_once_the_best_ranked_passage_settles_the_answer(reader):
-    passages = [KIRBY, BANJSKA, WEATHER]
-    question = "Who is the National Security Council spokesperson?"
-    everything = reader.read_ranked(question, passages)
-    early = reader.read_ranked(question, passages, settle=everything.spans[0].score - 1e-6)
-    assert early.passages == 1 and early.tokens < everything.tokens
-    assert early.spans[0].text == everything.spans[0].text and "Kirby" in early.spans[0].text
-    assert_exact(early.spans, passages)
-
-
-def test_ranked_reading_goes_on_while_no_answer_is_settled(reader):
-    passages = [WEATHER, KIRBY, BANJSKA, WEATHER + " Again.", ""]
-    reading = reader.read_ranked("Near which village was the fighting?", passages, settle=1.0, groups=(1, 2))
-    assert reading.passages == 4 and reading.rounds == 3  # 1, then 2, then the last non-empty one
-    assert reading.spans[0].passage == 2 and "Banjsk" in reading.spans[0].text
+    assert "Banjsk" in reading.spans[0].text
 
 
 def test_nothing_to_read_gives_an_empty_result(reader):
