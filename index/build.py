@@ -66,22 +66,11 @@ def open_or_build(
     docs = _load(sources, max_mb, progress) if sources is not None else None
     reason = "asked to rebuild" if rebuild else None
     if reason is None:
-        try:
-            store = IndexStore.open(path, embedder, settings=settings)
-        except IndexMissingError:
-            if docs is None and not create:
-                raise
-            reason = "there is none yet"
-        except (IndexDamagedError, IndexFormatError, IndexModelError) as exc:
-            if docs is None:
-                raise
-            reason = _why_unusable(exc)
-        else:
-            reason = _outdated(store, settings) if docs is not None else None
-            if reason is None:
-                if docs is not None:
-                    _sync(store, embedder, docs, sources, progress)
-                return Retriever(store, embedder)
+        store, reason = open_current(lambda: IndexStore.open(path, embedder, settings=settings), docs, sources,
+                                     embedder, settings, progress, missing_ok=create,
+                                     unusable=(IndexDamagedError, IndexFormatError, IndexModelError))  # fmt: skip
+        if store is not None:
+            return Retriever(store, embedder)
     where = f" from {_describe(sources)}" if sources is not None else ""
     print(f"Building the index at {path}{where} ({reason}).", file=sys.stderr, flush=True)
     # A rebuild commits nothing until its first documents are in, so until then the old index stays.
@@ -89,6 +78,30 @@ def open_or_build(
     if docs:
         add_documents(store, embedder, docs, progress)
     return Retriever(store, embedder)
+
+
+def open_current(open_store, docs: list[Document] | None, sources, embedder, settings: IndexSettings, progress: bool,
+                 *, missing_ok: bool, unusable: tuple[type[Exception], ...]):  # fmt: skip
+    """(the store, None) when it opens and is current (brought in step with ``docs``), else (None, why to build).
+
+    The one decision both backends make (``open_or_build`` here, ``index.milvus_build`` for Milvus):
+    a missing or ``unusable`` index is rebuilt when there is something to build it from, and is
+    an error otherwise (a missing one not when ``missing_ok``: an empty index is started).
+    """
+    try:
+        store = open_store()
+    except IndexMissingError:
+        if docs is None and not missing_ok:
+            raise
+        return None, "there is none yet"
+    except unusable as exc:
+        if docs is None:
+            raise
+        return None, _why_unusable(exc)
+    reason = _outdated(store, settings) if docs is not None else None
+    if reason is None and docs is not None:
+        _sync(store, embedder, docs, sources, progress)
+    return (store, None) if reason is None else (None, reason)
 
 
 def _load(sources: list, max_mb: float | None, progress: bool) -> list[Document]:

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from corpus.document import Document
-from index.build import _describe, _load, _outdated, _sync, _why_unusable
-from index.errors import IndexMissingError, IndexModelError
+from index.build import _describe, _load, open_current
+from index.errors import IndexModelError
 from index.ingest import add_documents
 from index.milvus import MilvusStore, connect
 from index.retriever import Retriever
@@ -37,22 +37,11 @@ def open_or_build_milvus(uri: str, name: str, settings: IndexSettings | None = N
     docs = _load(sources, max_mb, progress) if sources is not None else None
     reason = "asked to rebuild" if rebuild else None
     if reason is None:
-        try:
-            store = MilvusStore.open(uri, name, embedder, settings=settings, create=create, client=client)
-        except IndexMissingError:
-            if docs is None:
-                raise
-            reason = "there is none yet"
-        except IndexModelError as exc:
-            if docs is None:
-                raise
-            reason = _why_unusable(exc)
-        else:
-            reason = _outdated(store, settings) if docs is not None else None
-            if reason is None:
-                if docs is not None:
-                    _sync(store, embedder, docs, sources, progress)
-                return Retriever(store, embedder)
+        store, reason = open_current(
+            lambda: MilvusStore.open(uri, name, embedder, settings=settings, create=create, client=client),
+            docs, sources, embedder, settings, progress, missing_ok=False, unusable=(IndexModelError,))
+        if store is not None:
+            return Retriever(store, embedder)
     where = f" from {_describe(sources)}" if sources is not None else ""
     print(f"Building the Milvus index {name} at {uri}{where} ({reason}).", file=sys.stderr, flush=True)
     store = MilvusStore.open(uri, name, embedder, settings=settings, rebuild=True, client=client)
