@@ -27,24 +27,21 @@ import json
 import logging
 import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from corpus.document import Chunk, Document
 from index.errors import DocumentNotFoundError, IndexMissingError, IndexModelError, StoreError
-from index.lexical import B, K1, tokenize
+from index.lexical import B, K1
+from index.milvus_rows import (CHUNK_FIELDS, DOC_FIELDS, MAX_VARCHAR, StoredDocument, chunk_key, chunk_row, doc_key,
+                               doc_row, from_pages, pages, quote, row_chunk)
 from index.settings import IndexSettings
 from index.view import DocStats
 
 FORMAT = 1
-PAGE_CHARS = 16_000  # at most 4 bytes a character: a page stays under a VARCHAR's 65,535 bytes
-MAX_VARCHAR = 65_535
 ID_CHARS = 8_192
 _MANIFEST = "m:manifest"
 _TIE_MARGIN = 8
-_DOC_FIELDS = ["pk", "doc_id", "page", "pages", "chunks", "chars", "content_hash", "source", "title", "body"]
-_CHUNK_FIELDS = ["chunk_id", "doc_id", "content_hash", "seq", "start", "end", "text"]
 
 
 class MilvusIndexMissingError(IndexMissingError):
@@ -76,47 +73,6 @@ def connect(uri: str, token: str | None = None):
 
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
     return MilvusClient(uri=uri, token=token or "")
-
-
-def quote(text: str) -> str:
-    """``text`` as a string literal of Milvus's filter expressions (pure)."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-    return '"' + escaped.replace("\t", "\\t") + '"'
-
-
-def doc_key(doc_id: str, page: int = 0) -> str:
-    return f"d:{doc_id}:{page}"
-
-
-def chunk_key(content_hash: str, chunk_id: str) -> str:
-    return f"{content_hash[:16]}:{chunk_id}"
-
-
-def lexical_terms(text: str) -> str:
-    """The words BM25 sees, as ``index.lexical.tokenize`` cuts them, joined by spaces for Milvus's analyzer."""
-    return " ".join(tokenize(text))
-
-
-def pages(doc: Document, sentences: Sequence[tuple[int, int]]) -> list[str]:
-    """The document and its sentence offsets as JSON, cut into pages that fit a VARCHAR (pure)."""
-    body = json.dumps({"title": doc.title, "text": doc.text, "source": doc.source,
-                       "sentences": [int(x) for span in sentences for x in span]}, ensure_ascii=False)  # fmt: skip
-    return [body[i : i + PAGE_CHARS] for i in range(0, len(body), PAGE_CHARS)] or [""]
-
-
-@dataclass(frozen=True)
-class StoredDocument:
-    document: Document
-    sentences: list[tuple[int, int]]
-    content_hash: str
-    chunks: int
-
-
-def from_pages(rows: list[dict]) -> StoredDocument:
-    data = json.loads("".join(r["body"] for r in sorted(rows, key=lambda r: r["page"])))
-    flat = data["sentences"]
-    doc = Document(rows[0]["doc_id"], data["title"], data["text"], data["source"])
-    return StoredDocument(doc, list(zip(flat[0::2], flat[1::2])), rows[0]["content_hash"], int(rows[0]["chunks"]))
 
 
 class MilvusStore:
@@ -243,10 +199,10 @@ class MilvusStore:
     def stored(self, doc_id: str) -> StoredDocument | None:
         """The document as stored, or None. Pages written by a concurrent change are read again."""
         for _ in range(5):
-            first = self.client.get(self.docs_collection, ids=[doc_key(doc_id)], output_fields=_DOC_FIELDS)
+            first = self.client.get(self.docs_collection, ids=[doc_key(doc_id)], output_fields=DOC_FIELDS)
             if not first:
                 return None
-            rows = first + (self.client.get(self.docs_collection, output_fields=_DOC_FIELDS,
+            rows = first + (self.client.get(self.docs_collection, output_fields=DOC_FIELDS,
                                             ids=[doc_key(doc_id, p) for p in range(1, int(first[0]["pages"]))])
                             if first[0]["pages"] > 1 else [])  # fmt: skip
             if len(rows) == first[0]["pages"] and all(r["content_hash"] == first[0]["content_hash"] for r in rows):
@@ -284,7 +240,7 @@ class MilvusStore:
 
     def chunks_of(self, doc_id: str, content_hash: str, count: int) -> list[Chunk]:
         keys = [chunk_key(content_hash, f"{doc_id}#{i}") for i in range(count)]
-        rows = self.client.get(self.chunks_collection, ids=keys, output_fields=_CHUNK_FIELDS) if keys else []
+        rows = self.client.get(self.chunks_collection, ids=keys, output_fields=CHUNK_FIELDS) if keys else []
         return [row_chunk(r) for r in sorted(rows, key=lambda r: r["seq"])]
 
     def documents(self) -> list[Document]:
@@ -345,24 +301,3 @@ class MilvusStore:
         if missing:
             raise DocumentNotFoundError(self.path, missing[0])
         self.write([], [], [], [], remove=list(doc_ids))
-
-
-def chunk_row(content_hash: str, seq: int, c: Chunk, vector: np.ndarray) -> dict:
-    terms = lexical_terms(c.text)
-    if len(c.text.encode("utf-8")) > MAX_VARCHAR or len(terms.encode("utf-8")) > MAX_VARCHAR:
-        raise StoreError(f"A chunk of '{c.doc_id}' is over Milvus's 65,535-byte text limit ({len(c.text):,} characters "
-                         f"without a sentence break): split the document's text into sentences or lower chunk_words.")  # fmt: skip
-    return {"pk": chunk_key(content_hash, c.chunk_id), "chunk_id": c.chunk_id, "doc_id": c.doc_id,
-            "content_hash": content_hash, "seq": seq, "start": c.start, "end": c.end, "text": c.text,
-            "terms": terms, "dense": np.asarray(vector, dtype=np.float32).tolist()}  # fmt: skip
-
-
-def doc_row(doc: Document, page: int, parts: list[str], chunks: int) -> dict:
-    return {"pk": doc_key(doc.doc_id, page), "doc_id": doc.doc_id, "page": page, "pages": len(parts), "chunks": chunks,
-            "chars": len(doc.text), "content_hash": doc.content_hash, "source": doc.source[:PAGE_CHARS],
-            "title": doc.title[:PAGE_CHARS], "body": parts[page], "v": [0.0, 0.0]}  # fmt: skip
-
-
-def row_chunk(r: dict) -> Chunk:
-    return Chunk(r["chunk_id"], r["doc_id"], int(r["start"]), int(r["end"]), r["text"])
-

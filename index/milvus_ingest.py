@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 
@@ -23,7 +24,8 @@ from corpus.chunking import chunk_document, sentence_spans
 from corpus.document import Chunk, Document
 from index.errors import IndexModelError, StoreError
 from index.ingest import IngestReport, _check_same_source, _distinct, _embed
-from index.milvus import PAGE_CHARS, MilvusStore
+from index.milvus import MilvusStore
+from index.milvus_rows import PAGE_CHARS
 
 BATCH_DOCS = 32  # documents per write: what a failure costs to redo
 
@@ -68,8 +70,11 @@ def with_retries(write: Callable[[], None], what: str, retries: int = 3, wait_s:
 
 def add_to_milvus(store: MilvusStore, embedder, docs: Iterable[Document], progress: bool = False, *,
                   remove_missing: Callable[[str], bool] | None = None, batch_docs: int = BATCH_DOCS,
-                  retries: int = 3) -> IngestReport:  # fmt: skip
-    """``index.ingest.add_documents`` for a Milvus index: same arguments, same report, same errors."""
+                  retries: int = 3, commit_guard: Callable[[], AbstractContextManager] = nullcontext,
+                  ) -> IngestReport:  # fmt: skip
+    """``index.ingest.add_documents`` for a Milvus index: same arguments, same report, same errors.
+
+    ``commit_guard`` is entered around each batch's write (embedding happens outside it)."""
     from tqdm import tqdm
 
     if embedder.model_name != store.settings.embed_model:
@@ -89,16 +94,19 @@ def add_to_milvus(store: MilvusStore, embedder, docs: Iterable[Document], progre
             chunks = [c for _, cs in prepared for c in cs]
             vectors = _embed(embedder, [c.text for c in chunks], store.dimension, progress=False)
             split = np.cumsum([len(cs) for _, cs in prepared])[:-1]
-            with_retries(lambda: store.write(batch, [s for s, _ in prepared], [cs for _, cs in prepared],
-                                             np.split(vectors, split)), f"documents {i + 1}-{i + len(batch)}", retries)  # fmt: skip
+            with commit_guard():
+                with_retries(lambda: store.write(batch, [s for s, _ in prepared], [cs for _, cs in prepared],
+                                                 np.split(vectors, split)), f"documents {i + 1}-{i + len(batch)}",
+                             retries)  # fmt: skip
             embedded += len(chunks)
             bar.update(len(batch))
-    if kept:
-        old = [store.stored(d.doc_id) for d in kept]  # same text: the chunks stay, the pages are rewritten
-        with_retries(lambda: store.write(kept, [o.sentences for o in old], [[None] * o.chunks for o in old], None),
-                     "changed titles", retries)  # fmt: skip
-    if gone:
-        with_retries(lambda: store.write([], [], [], [], remove=gone), "removals", retries)
-    if fresh or kept or gone:
-        with_retries(store.flush, "the flush", retries)
+    with commit_guard():
+        if kept:
+            old = [store.stored(d.doc_id) for d in kept]  # same text: the chunks stay, the pages are rewritten
+            with_retries(lambda: store.write(kept, [o.sentences for o in old], [[None] * o.chunks for o in old],
+                                             None), "changed titles", retries)  # fmt: skip
+        if gone:
+            with_retries(lambda: store.write([], [], [], [], remove=gone), "removals", retries)
+        if fresh or kept or gone:
+            with_retries(store.flush, "the flush", retries)
     return IngestReport(added, len(fresh) - added, len(docs) - len(fresh), embedded, len(gone))

@@ -19,7 +19,8 @@ import numpy as np
 from corpus.document import Chunk, Document
 from index.errors import DocumentNotFoundError
 from index.lexical import K1, tokenize
-from index.milvus import _CHUNK_FIELDS, MilvusStore, StoredDocument, from_pages, row_chunk
+from index.milvus import MilvusStore
+from index.milvus_rows import CHUNK_FIELDS, StoredDocument, from_pages, row_chunk
 from index.view import DocStats
 
 _TIE_MARGIN = 8  # extra results asked for, so equal scores at the cut are ordered by key
@@ -65,7 +66,7 @@ class MilvusView:
         limit = min(n + _TIE_MARGIN, _MAX_LIMIT)
         while True:
             found = self.store.client.search(self.store.chunks_collection, data=data, anns_field=field, limit=limit,
-                                             output_fields=_CHUNK_FIELDS, search_params={"metric_type": metric})[0]  # fmt: skip
+                                             output_fields=CHUNK_FIELDS, search_params={"metric_type": metric})[0]  # fmt: skip
             # float32 as the local index scores, so equal scores tie the same way and are ordered by key
             rows = [(float(np.float32(score(h["distance"]))), h["pk"] if "pk" in h else h["id"], h["entity"])
                     for h in found]  # fmt: skip
@@ -89,7 +90,7 @@ class MilvusView:
 
     def chunk(self, key: str) -> Chunk:
         if key not in self._chunks:
-            rows = self.store.client.get(self.store.chunks_collection, ids=[key], output_fields=_CHUNK_FIELDS)
+            rows = self.store.client.get(self.store.chunks_collection, ids=[key], output_fields=CHUNK_FIELDS)
             if not rows:
                 raise KeyError(f"no chunk {key!r} in {self.store.path}")
             self._chunks[key] = row_chunk(rows[0])
@@ -145,7 +146,7 @@ class MilvusView:
     def chunks(self) -> Iterator[Chunk]:
         """Every live chunk, by document id and position."""
         hashes = self.store.content_hashes()
-        rows = [r for r in self.store._scan(self.store.chunks_collection, "", _CHUNK_FIELDS)
+        rows = [r for r in self.store._scan(self.store.chunks_collection, "", CHUNK_FIELDS)
                 if hashes.get(r["doc_id"]) == r["content_hash"]]  # fmt: skip
         for r in sorted(rows, key=lambda r: (r["doc_id"], r["seq"])):
             yield row_chunk(r)

@@ -159,7 +159,7 @@ def test_reopening_checks_the_model_and_says_what_is_missing(tmp_path, embedder)
 
 
 def test_a_half_written_change_is_not_seen_and_the_next_ingest_completes_it(tmp_path, embedder):
-    from index.milvus import chunk_row
+    from index.milvus_rows import chunk_row
     from index.milvus_ingest import prepare
 
     store = new_store("milvus", tmp_path, embedder)
@@ -203,6 +203,6 @@ def test_a_failed_batch_is_retried(tmp_path, embedder, capsys):
 
 
 def test_filter_literals_are_quoted():
-    from index.milvus import quote
+    from index.milvus_rows import quote
 
     assert quote('a"b\\c\nd') == '"a\\"b\\\\c\\nd"'
