@@ -10,6 +10,7 @@ ever contacted. Any sentence-transformers name or local path can be configured.
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,12 +35,27 @@ def resolve_model(name: str) -> str:
     return str(bundled_model_dir()) if name == BUNDLED else name
 
 
+# One encode at a time in a process: a question's query may be embedded while an upload embeds its
+# chunks (index.ingest embeds in calls of 64 chunks, so a query waits for one call, not the upload).
+_ENCODING = threading.Lock()
+
+
 @lru_cache(maxsize=4)
 def _load(name: str, device: str):
     # HF_HUB_OFFLINE and TOKENIZERS_PARALLELISM are the entry points' to set (qa/ui/eval __main__)
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(resolve_model(name), device=device)
+
+
+@lru_cache(maxsize=4)
+def _query_encoder(name: str, device: str):
+    """The model's ``QueryEncoder``, or None where only sentence-transformers can run it."""
+    from index.query_encoder import QueryEncoder, plain_stack
+
+    folder = resolve_model(name)
+    stack = plain_stack(folder) if Path(folder).is_dir() else None
+    return QueryEncoder(folder, stack, device) if stack is not None else None
 
 
 class Embedder:
@@ -61,8 +77,12 @@ class Embedder:
         return int(getter())
 
     def embed_query(self, text: str) -> np.ndarray:
-        """One query vector, shape (dim,)."""
-        return self._encode([text], show_progress=False)[0]
+        """One query vector, shape (dim,): with transformers alone where the model allows (``index.query_encoder``)."""
+        encoder = _query_encoder(self.model_name, self.device)
+        if encoder is None:
+            return self._encode([text], show_progress=False)[0]
+        with _ENCODING:
+            return encoder.encode([text])[0]
 
     def embed_documents(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         """Vectors for passages, shape (n, dim); an empty list gives (0, dim)."""
@@ -71,11 +91,13 @@ class Embedder:
         return self._encode(texts, show_progress=show_progress)
 
     def _encode(self, texts: list[str], show_progress: bool) -> np.ndarray:
-        vecs = self._model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=show_progress,
-        )
+        model = self._model
+        with _ENCODING:
+            vecs = model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=show_progress,
+            )
         return np.asarray(vecs, dtype=np.float32)
