@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +39,8 @@ class IngestReport:
 
 
 def add_documents(store, embedder, docs: Iterable[Document], progress: bool = False, *,
-                  remove_missing: Callable[[str], bool] | None = None) -> IngestReport:  # fmt: skip
+                  remove_missing: Callable[[str], bool] | None = None,
+                  commit_guard: Callable[[], AbstractContextManager] = nullcontext) -> IngestReport:  # fmt: skip
     """Add new documents and replace changed ones (same doc_id, other text); skip unchanged ones.
 
     Args:
@@ -47,6 +49,9 @@ def add_documents(store, embedder, docs: Iterable[Document], progress: bool = Fa
         docs: each doc_id at most once (two documents of one id would silently lose one).
         remove_missing: a test on a document's ``source``: the index's documents it accepts that
             ``docs`` does not hold are removed in the same commit (documents whose file is gone).
+        commit_guard: entered around each write that readers of the index can see (the commit),
+            not around chunking and embedding: a running chat keeps answering while a large
+            upload is embedded and waits only for the commit (``qa.pipeline.Pipeline.ingest``).
 
     A document replaces the indexed one of its id only when it comes from the same source, or
     when that source file no longer exists (it was moved); otherwise it is a collision.
@@ -62,7 +67,7 @@ def add_documents(store, embedder, docs: Iterable[Document], progress: bool = Fa
     if getattr(store, "backend", "local") == "milvus":
         from index.milvus_ingest import add_to_milvus
 
-        return add_to_milvus(store, embedder, docs, progress, remove_missing=remove_missing)
+        return add_to_milvus(store, embedder, docs, progress, remove_missing=remove_missing, commit_guard=commit_guard)
     if embedder.model_name != store.settings.embed_model:
         raise IndexModelError(store.path, store.settings.embed_model, embedder.model_name)
     docs = _distinct(docs)
@@ -92,7 +97,8 @@ def add_documents(store, embedder, docs: Iterable[Document], progress: bool = Fa
         del view  # the commit may drop segments; an old view kept here would hold them until the next write
         data = SegmentData.from_documents(fresh + kept, sentences + old_sentences, chunks + old_chunks,
                                           np.concatenate([vectors, old_vectors]))  # fmt: skip
-        store.commit(data, remove=gone)
+        with commit_guard():
+            store.commit(data, remove=gone)
     return report
 
 

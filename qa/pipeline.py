@@ -21,6 +21,8 @@ import bisect
 import dataclasses
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 
 from corpus.document import Document
@@ -116,12 +118,22 @@ class Pipeline:
         s = self.config.settle_score
         return self.reader.calibration.settle if s == READERS_OWN else s
 
-    def ingest(self, docs: list[Document], progress: bool = False):
-        """Add documents to the index while no question is being answered (returns the IngestReport)."""
+    def ingest(self, docs: list[Document], progress: bool = False, guard: Callable[[], AbstractContextManager] = nullcontext):
+        """Add documents to the index (returns the IngestReport); questions wait only for the commit.
+
+        Chunking and embedding a large upload take minutes, the commit a fraction of a second, so
+        only the commit holds this pipeline's lock (and ``guard``, entered first: the chat's lock
+        shared by every reader's pipeline over the same index). Questions asked meanwhile are
+        answered from the index as it was.
+        """
         from index.ingest import add_documents
 
-        with self._lock:
-            return add_documents(self.retriever.store, self.retriever.embedder, docs, progress)
+        @contextmanager
+        def committing():
+            with guard(), self._lock:
+                yield
+
+        return add_documents(self.retriever.store, self.retriever.embedder, docs, progress, commit_guard=committing)
 
     def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
         """Answer one question, or abstain below the threshold.

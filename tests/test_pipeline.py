@@ -227,3 +227,38 @@ def test_a_followup_on_the_article(pipeline):
     second = reply(pipeline, "What did he call on Serbia to do?", first.conversation)
     assert second.answer.question == "What did John Kirby call on Serbia to do?"
     assert second.answer.passages and second.conversation.turns[-1].question == second.answer.question
+
+
+def test_questions_are_answered_while_an_upload_is_embedded_and_wait_only_for_its_commit(tmp_path, embedder, reader):
+    """``Pipeline.ingest`` holds the locks for the commit alone: here the commit is held back until
+    a question has been answered, which would never happen if the upload blocked questions."""
+    import threading
+    from contextlib import contextmanager
+
+    from qa.indexes import open_index
+    from tests.conftest import FAST
+
+    config = dataclasses.replace(FAST, default_index=tmp_path / "default")
+    pipe = Pipeline(open_index(config, embedder=embedder, progress=False), reader, config)
+    memo = Document("memo", "Memo", "The border memo was signed by Colonel Ana Petrovic on a rainy Tuesday. " * 40,
+                    "memo.txt")
+    committing, answered, seen = threading.Event(), threading.Event(), []
+
+    @contextmanager
+    def held_back():  # entered after the memo's chunks were embedded, around the commit
+        seen.append(len(list(pipe.retriever.store.view().doc_sources())))
+        committing.set()
+        assert answered.wait(timeout=120), "the question waited for the upload"
+        yield
+
+    upload = threading.Thread(target=lambda: seen.append(pipe.ingest([memo], guard=held_back)))
+    upload.start()
+    assert committing.wait(timeout=300)
+    during = pipe.ask(ARTICLE_QUESTIONS[0][0])  # the memo is embedded, not yet committed
+    answered.set()
+    upload.join(timeout=120)
+    assert "Kirby" in during.text and all(c.doc_id != "memo" for c in during.citations)
+    before, report = seen
+    assert report.added == 1 and report.chunks_embedded > 0
+    assert len(list(pipe.retriever.store.view().doc_sources())) == before + 1
+    assert "Petrovic" in pipe.ask("Who signed the border memo?").text

@@ -218,9 +218,9 @@ class Handlers:
         lines, docs = read_uploads([Path(f) for f in files])
         if docs:
             pipeline = self.holder.get(progress)
-            with self.holder.write_lock, self.holder.lock.exclusive():
+            with self.holder.write_lock:  # one upload at a time; questions go on until its commit
                 try:
-                    report = pipeline.ingest(docs)  # under the pipeline lock: no question reads a half-updated index
+                    report = pipeline.ingest(docs, guard=self.holder.lock.exclusive)
                 except (OSError, ValueError, RuntimeError) as error:
                     lines.append(f"The index was not changed: {error}")
                 else:

@@ -3,8 +3,9 @@
 The first pipeline (the configured reader) is built by the factory; another reader picked in the
 menu gets a pipeline of its own over the *same* index, built once. Questions (the chat's and the
 Evaluate tab's, every reader's) hold ``lock`` shared, so they still run together and share the
-reader's forward passes; an upload holds it exclusively, so it never changes the index under a
-question of another reader's pipeline (a ``Pipeline`` only locks itself).
+reader's forward passes; an upload holds it exclusively for its commit only (``Pipeline.ingest``:
+embedding the upload's chunks goes on beside the questions), so it never changes the index under
+a question of another reader's pipeline (a ``Pipeline`` only locks itself).
 
     holder = LazyPipeline(lambda: Pipeline.from_config(config), with_reader=reader_pipeline(config))
     holder.get(reader="accurate").ask("Who is John Kirby?")
