@@ -21,7 +21,9 @@ from pathlib import Path
 from qa.config import DEFAULT_READER
 from qa.training.perturb import entity_pool, perturb
 from qa.training.recipes import SQUAD_TRAIN as DEFAULT_TRAIN
-from qa.training.data import calibration_ids, load_examples, make_negative
+from qa.training.data import (calibration_ids, load_examples, load_unanswerable, make_negative, trained_v2_ids,
+                              v2_calibration_titles)
+from qa.training.recipes import V2_DEV, V2_SPLIT
 
 
 def calibration_items(train: str | Path, n: int, recipe: dict, perturbed: bool = False) -> dict:
@@ -52,6 +54,27 @@ def calibration_items(train: str | Path, n: int, recipe: dict, perturbed: bool =
     return {"version": "v2.0", "data": [{"title": t, "paragraphs": p} for t, p in sorted(articles.items())]}
 
 
+def adversarial_items(train: str | Path, recipe: dict, reader_dir: str | Path) -> dict:
+    """SQuAD v2-format data: the no-answer questions of SQuAD v2's calibration articles the reader never trained on.
+
+    Written against their paragraph to look answerable, they are the negatives users meet ("Who is
+    Kosovo's foreign minister?" of a text naming only its prime minister); a threshold chosen on
+    easy negatives alone answers them. Which ones a reader trained on is read from its recipe
+    (``qa.training.data.trained_v2_ids``)."""
+    from transformers import AutoTokenizer
+
+    seen = trained_v2_ids(train, recipe, AutoTokenizer.from_pretrained(str(reader_dir)), V2_DEV, V2_SPLIT)
+    titles = v2_calibration_titles(V2_SPLIT)
+    everything = load_unanswerable(V2_DEV, V2_SPLIT)
+    articles: dict[str, list[dict]] = {}
+    for ex in everything:
+        title = ex.qid.split("|v2-", 1)[1]
+        if title in titles and ex.qid not in seen:
+            articles.setdefault(f"v2:{title}", []).append({"context": ex.context, "qas": [
+                {"id": ex.qid.split("|", 1)[0], "question": ex.question, "is_impossible": True, "answers": []}]})
+    return {"version": "v2.0", "data": [{"title": t, "paragraphs": p} for t, p in sorted(articles.items())]}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m eval.calibration_set", description=__doc__.split("\n\n")[0])
     ap.add_argument("--train", default=DEFAULT_TRAIN, help="the SQuAD v1.1 training file the reader was trained on")
@@ -61,6 +84,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="model folder whose training.json says which questions it was trained on")
     ap.add_argument("--perturbed", action="store_true",
                     help="add a perturbed unanswerable look-alike of each question on its own paragraph")
+    ap.add_argument("--v2-unanswerable", action="store_true",
+                    help="add the no-answer questions of SQuAD v2's calibration articles the reader never trained on")
     args = ap.parse_args(argv)
     recipe_path = Path(args.reader) / "training.json"
     if not recipe_path.is_file():
@@ -68,6 +93,8 @@ def main(argv: list[str] | None = None) -> None:
     recipe = json.loads(recipe_path.read_text(encoding="utf-8"))
     try:
         data = calibration_items(args.train, args.n, recipe, args.perturbed)
+        if args.v2_unanswerable:
+            data["data"] += adversarial_items(args.train, recipe, args.reader)["data"]
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

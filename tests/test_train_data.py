@@ -154,3 +154,40 @@ def test_v2_unanswerable_come_only_from_the_train_articles(tmp_path):
     (tmp_path / "split.json").write_text(json.dumps({"train": ["A"], "report": ["B"]}))
     (only,) = load_unanswerable(tmp_path / "v2.json", tmp_path / "split.json")
     assert only.qid.startswith("A1|") and only.answer == ""
+
+
+def test_v2_holdout_keeps_every_third_train_article_for_calibration(tmp_path):
+    from qa.training.data import load_unanswerable, v2_calibration_titles
+
+    titles = [f"T{i}" for i in range(6)]
+    v2 = {"data": [{"title": t, "paragraphs": [{"context": "Some text.", "qas": [
+        {"id": t, "question": "What?", "is_impossible": True, "answers": []}]}]} for t in titles + ["R"]]}
+    (tmp_path / "v2.json").write_text(json.dumps(v2))
+    (tmp_path / "split.json").write_text(json.dumps({"train": titles[::-1], "report": ["R"]}))
+    held = v2_calibration_titles(tmp_path / "split.json")
+    assert held == {"T2", "T5"}  # sorted positions 2 and 5, whatever the file's order
+    trained = load_unanswerable(tmp_path / "v2.json", tmp_path / "split.json", exclude_titles=held)
+    assert sorted(e.qid.split("|")[0] for e in trained) == ["T0", "T1", "T3", "T4"]
+
+
+def test_the_v2_questions_a_stage_cut_short_trained_on_are_rebuilt_from_its_recipe(tmp_path, tokenizer, squad_file):
+    from qa.training.data import build_examples, load_unanswerable, trained_v2_ids
+
+    v2 = {"data": [{"title": "A", "paragraphs": [{"context": f"Paragraph {i} says little.", "qas": [
+        {"id": f"v{i}", "question": f"Who wrote paragraph {i}?", "is_impossible": True, "answers": []}]}
+        for i in range(8)]}]}  # fmt: skip
+    (tmp_path / "v2.json").write_text(json.dumps(v2))
+    (tmp_path / "split.json").write_text(json.dumps({"train": ["A"], "report": []}))
+    recipe = {"squad_limit": 2, "neg_ratio": 0.0, "adv_ratio": 0.0, "extra": [], "seed": 3, "v2_unanswerable": True,
+              "max_length": 64, "stride": 16, "batch_size": 2, "epochs": 1, "steps": 2}  # fmt: skip
+    args = (tmp_path / "v2.json", tmp_path / "split.json")
+    seen = trained_v2_ids(squad_file, recipe, tokenizer, *args)
+    # the same examples, windows and seeded batches as training: its first 2 steps of 2 windows
+    examples = build_examples(squad_file, 2, 0.0, [], 3, unanswerable=load_unanswerable(*args))
+    feats = featurize(examples, tokenizer, 64, 16)
+    first = [i for b in make_batches([len(f[0].input_ids) for f in feats], 2, 3)[:2] for i in b]
+    assert seen == {examples[feats[i][0].pair].qid for i in first if "|v2-" in examples[feats[i][0].pair].qid}
+    assert 0 < len(seen) < 8
+    assert trained_v2_ids(squad_file, {**recipe, "steps": 10}, tokenizer, *args) == {e.qid for e in examples
+                                                                                     if "|v2-" in e.qid}
+    assert trained_v2_ids(squad_file, {**recipe, "v2_unanswerable": False}, tokenizer, *args) == set()

@@ -20,6 +20,7 @@ from qa.windows import Window, pad_windows, tokenize_windows
 
 _WORD = re.compile(r"\w+")
 CALIBRATION_N = 3000
+V2_CALIBRATION_EVERY = 3
 
 
 @dataclass(frozen=True)
@@ -119,12 +120,14 @@ def build_examples(train: str | Path, limit: int, neg_ratio: float, extras: list
     return chosen
 
 
-def load_unanswerable(v2_file: str | Path, split_file: str | Path, split: str = "train") -> list[Example]:
+def load_unanswerable(v2_file: str | Path, split_file: str | Path, split: str = "train",
+                      exclude_titles: frozenset[str] | set[str] = frozenset()) -> list[Example]:  # fmt: skip
     """SQuAD v2's unanswerable questions of the articles ``split_file`` puts in ``split``.
 
     Only these may be trained on (shared/data/README.md): the answerable questions of the
-    same articles are SQuAD v1.1 dev questions, and the ``report`` articles are where v2 is scored."""
-    titles = set(json.loads(Path(split_file).read_text(encoding="utf-8"))[split])
+    same articles are SQuAD v1.1 dev questions, and the ``report`` articles are where v2 is scored.
+    ``exclude_titles`` leaves articles out (``v2_calibration_titles``: kept for calibration)."""
+    titles = set(json.loads(Path(split_file).read_text(encoding="utf-8"))[split]) - set(exclude_titles)
     data = json.loads(Path(v2_file).read_text(encoding="utf-8"))["data"]
     return [
         Example(qa["id"] + "|v2-" + article["title"], qa["question"], para["context"], "", 0)
@@ -132,6 +135,46 @@ def load_unanswerable(v2_file: str | Path, split_file: str | Path, split: str = 
         for para in article["paragraphs"]
         for qa in para["qas"] if qa.get("is_impossible")
     ]
+
+
+def v2_calibration_titles(split_file: str | Path) -> set[str]:
+    """The SQuAD v2 ``train`` articles that ``--v2-holdout`` keeps out of training, to calibrate abstention on.
+
+    Every third title in sorted order (positions 2, 5, 8, ...: 6 of the 18 articles). Why: the
+    other-paragraph and perturbed negatives of the calibration set are easier than questions
+    written to look answerable, and a threshold chosen on easy negatives answers the hard ones."""
+    return set(sorted(json.loads(Path(split_file).read_text(encoding="utf-8"))["train"])[2::V2_CALIBRATION_EVERY])
+
+
+def stage_examples(train: str | Path, recipe: dict, v2_file: str | Path, split_file: str | Path) -> list[Example]:
+    """The examples one recorded stage (``training.json``) was built from, rebuilt exactly (seeded)."""
+    earlier = recipe.get("continued_from")
+    exclude = unavailable_ids(train, earlier) if earlier else set()
+    holdout = v2_calibration_titles(split_file) if recipe.get("v2_holdout") else frozenset()
+    unanswerable = load_unanswerable(v2_file, split_file, exclude_titles=holdout) if recipe["v2_unanswerable"] else []
+    extras = [(spec.rsplit(":", 1)[0], int(spec.rsplit(":", 1)[1])) for spec in recipe["extra"]]
+    return build_examples(train, recipe["squad_limit"], recipe["neg_ratio"], extras, recipe["seed"], exclude=exclude,
+                          adv_ratio=recipe["adv_ratio"], unanswerable=unanswerable)  # fmt: skip
+
+
+def trained_v2_ids(train: str | Path, recipe: dict, tokenizer, v2_file: str | Path, split_file: str | Path) -> set[str]:
+    """Ids of the SQuAD v2 no-answer questions any stage of ``recipe`` took a training step on.
+
+    A stage cut short by ``max_steps`` saw only the windows of its first steps; which ones is
+    fixed by its seed, so they are found by rebuilding its batches (a minute or two)."""
+    earlier = recipe.get("continued_from")
+    seen = trained_v2_ids(train, earlier, tokenizer, v2_file, split_file) if earlier else set()
+    if not recipe["v2_unanswerable"]:
+        return seen
+    examples = stage_examples(train, recipe, v2_file, split_file)
+    owner, lengths = [], []
+    for lo in range(0, len(examples), 1000):
+        for win, _, _ in featurize(examples[lo : lo + 1000], tokenizer, recipe["max_length"], recipe["stride"]):
+            owner.append(lo + win.pair)
+            lengths.append(len(win.input_ids))
+    batches = make_batches(lengths, recipe["batch_size"], recipe["seed"]) * recipe.get("epochs", 1)
+    steps = recipe.get("steps") or len(batches)
+    return seen | {examples[owner[i]].qid for batch in batches[:steps] for i in batch if "|v2-" in examples[owner[i]].qid}
 
 
 def trained_ids(train: str | Path, recipe: dict) -> set[str]:

@@ -30,7 +30,8 @@ import time
 from pathlib import Path
 
 from qa.training.card import write_card
-from qa.training.data import build_examples, collate, featurize, load_unanswerable, make_batches, unavailable_ids
+from qa.training.data import (build_examples, collate, featurize, load_unanswerable, make_batches, unavailable_ids,
+                              v2_calibration_titles)
 from qa.training.recipes import RECIPES, SQUAD_TRAIN, V2_DEV, V2_SPLIT
 
 
@@ -65,7 +66,8 @@ def _atomic_save(obj, path: Path) -> None:
 def training_set(args, earlier: dict | None, tokenizer):
     exclude = unavailable_ids(args.train, earlier) if earlier else set()
     extras = [(spec.rsplit(":", 1)[0], int(spec.rsplit(":", 1)[1])) for spec in args.extra]
-    unanswerable = load_unanswerable(V2_DEV, V2_SPLIT) if args.v2_unanswerable else []
+    holdout = v2_calibration_titles(V2_SPLIT) if args.v2_holdout else frozenset()
+    unanswerable = load_unanswerable(V2_DEV, V2_SPLIT, exclude_titles=holdout) if args.v2_unanswerable else []
     examples = build_examples(args.train, args.limit, args.neg_ratio, extras, args.seed, exclude=exclude,
                               adv_ratio=args.adv_ratio, unanswerable=unanswerable)
     feats = featurize(examples, tokenizer, args.max_length, args.stride)
@@ -81,6 +83,10 @@ def train(args) -> None:
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
 
     torch.set_num_threads(args.threads)
+    if args.bf16 is None:
+        from qa.reader import resolve_precision
+
+        args.bf16 = resolve_precision("auto") == "bf16"
     random.seed(args.seed)
     torch.manual_seed(args.seed)
     encoder = encoder_dir(args.encoder)
@@ -190,6 +196,9 @@ def parse_args(argv=None):
                    help="N random questions of another SQuAD-format file (repeatable; replaces the recipe's list)")
     p.add_argument("--v2-unanswerable", action=argparse.BooleanOptionalAction,
                    help="add SQuAD v2 dev's unanswerable questions of its 'train' articles (never its 'report' ones)")
+    p.add_argument("--v2-holdout", action=argparse.BooleanOptionalAction, default=False,
+                   help="keep every third of those articles out of training, for the calibration set "
+                        "(python -m eval.calibration_set --v2-unanswerable)")
     p.add_argument("--encoder", help="'minilm', 'mpnet' or a local model folder")
     p.add_argument("--init", metavar="MODEL_DIR",
                    help="continue training this reader folder on SQuAD questions none of its stages saw "
@@ -207,7 +216,9 @@ def parse_args(argv=None):
     p.add_argument("--max-steps", type=int, default=0,
                    help="stop after this many steps, decaying the learning rate to 0 there (0 = the full pass)")
     p.add_argument("--save-minutes", type=float, default=10, help="minutes between checkpoints")
-    p.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in fp32 instead of bf16 autocast")
+    p.add_argument("--bf16", action=argparse.BooleanOptionalAction,
+                   help="bf16 autocast (default: where the CPU has native bf16; emulated bf16 is several times "
+                        "slower than fp32, see qa.reader.resolve_precision)")
     p.add_argument("--card", action="store_true", help="only re-render the model card of --out (after scoring)")
     p.add_argument("--export", metavar="DIR", help="instead of training, write the latest checkpoint as a model folder")
     args = p.parse_args(argv)
