@@ -40,7 +40,9 @@ class IngestReport:
 
 def add_documents(store, embedder, docs: Iterable[Document], progress: bool = False, *,
                   remove_missing: Callable[[str], bool] | None = None,
-                  commit_guard: Callable[[], AbstractContextManager] = nullcontext) -> IngestReport:  # fmt: skip
+                  commit_guard: Callable[[], AbstractContextManager] = nullcontext,
+                  embed_guard: Callable[[], AbstractContextManager] = nullcontext,
+                  embed_batch: int = _EMBED_BATCH) -> IngestReport:  # fmt: skip
     """Add new documents and replace changed ones (same doc_id, other text); skip unchanged ones.
 
     Args:
@@ -52,6 +54,9 @@ def add_documents(store, embedder, docs: Iterable[Document], progress: bool = Fa
         commit_guard: entered around each write that readers of the index can see (the commit),
             not around chunking and embedding: a running chat keeps answering while a large
             upload is embedded and waits only for the commit (``qa.pipeline.Pipeline.ingest``).
+        embed_guard, embed_batch: each call of ``embed_batch`` chunks to the embedder is made
+            inside ``embed_guard``: the chat passes its reader's compute lock, so that embedding
+            and reading take turns on the cores instead of crowding them both at once.
 
     A document replaces the indexed one of its id only when it comes from the same source, or
     when that source file no longer exists (it was moved); otherwise it is a collision.
@@ -67,7 +72,8 @@ def add_documents(store, embedder, docs: Iterable[Document], progress: bool = Fa
     if getattr(store, "backend", "local") == "milvus":
         from index.milvus_ingest import add_to_milvus
 
-        return add_to_milvus(store, embedder, docs, progress, remove_missing=remove_missing, commit_guard=commit_guard)
+        return add_to_milvus(store, embedder, docs, progress, remove_missing=remove_missing, commit_guard=commit_guard,
+                             embed_guard=embed_guard, embed_batch=embed_batch)  # fmt: skip
     if embedder.model_name != store.settings.embed_model:
         raise IndexModelError(store.path, store.settings.embed_model, embedder.model_name)
     docs = _distinct(docs)
@@ -92,7 +98,8 @@ def add_documents(store, embedder, docs: Iterable[Document], progress: bool = Fa
         report = IngestReport(added, len(fresh) - added, len(docs) - len(fresh), len(chunks), len(gone))
         if not fresh and not kept and not gone:
             return report
-        vectors = unit_rows(_embed(embedder, [c.text for c in chunks], store.dimension, progress))
+        vectors = unit_rows(_embed(embedder, [c.text for c in chunks], store.dimension, progress, embed_guard,
+                                   embed_batch))  # fmt: skip
         old_chunks, old_vectors, old_sentences = _carried_over(view, kept, store.dimension)
         del view  # the commit may drop segments; an old view kept here would hold them until the next write
         data = SegmentData.from_documents(fresh + kept, sentences + old_sentences, chunks + old_chunks,
@@ -178,14 +185,16 @@ def _carried_over(view, docs: list[Document], dimension: int):
     return chunks, np.concatenate(vectors), sentences
 
 
-def _embed(embedder, texts: list[str], dimension: int, progress: bool) -> np.ndarray:
+def _embed(embedder, texts: list[str], dimension: int, progress: bool,
+           guard: Callable[[], AbstractContextManager] = nullcontext, batch: int = _EMBED_BATCH) -> np.ndarray:  # fmt: skip
     from tqdm import tqdm
 
     parts = [np.zeros((0, dimension), dtype=np.float32)]
     quiet = not progress or len(texts) < _PROGRESS_MIN
     with tqdm(total=len(texts), desc="Embedding chunks", unit="chunk", disable=quiet, leave=False) as bar:
-        for i in range(0, len(texts), _EMBED_BATCH):
-            parts.append(np.asarray(embedder.embed_documents(texts[i : i + _EMBED_BATCH]), np.float32))
+        for i in range(0, len(texts), batch):
+            with guard():
+                parts.append(np.asarray(embedder.embed_documents(texts[i : i + batch]), np.float32))
             bar.update(len(parts[-1]))
     vectors = np.concatenate(parts)
     if vectors.shape != (len(texts), dimension):

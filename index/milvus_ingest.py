@@ -71,10 +71,12 @@ def with_retries(write: Callable[[], None], what: str, retries: int = 3, wait_s:
 def add_to_milvus(store: MilvusStore, embedder, docs: Iterable[Document], progress: bool = False, *,
                   remove_missing: Callable[[str], bool] | None = None, batch_docs: int = BATCH_DOCS,
                   retries: int = 3, commit_guard: Callable[[], AbstractContextManager] = nullcontext,
+                  embed_guard: Callable[[], AbstractContextManager] = nullcontext, embed_batch: int = 64,
                   ) -> IngestReport:  # fmt: skip
     """``index.ingest.add_documents`` for a Milvus index: same arguments, same report, same errors.
 
-    ``commit_guard`` is entered around each batch's write (embedding happens outside it)."""
+    ``commit_guard`` is entered around each batch's write, ``embed_guard`` around each call to the
+    embedder (as for a local index)."""
     from tqdm import tqdm
 
     if embedder.model_name != store.settings.embed_model:
@@ -92,7 +94,7 @@ def add_to_milvus(store: MilvusStore, embedder, docs: Iterable[Document], progre
             batch = fresh[i : i + batch_docs]
             prepared = [prepare(store, d) for d in batch]
             chunks = [c for _, cs in prepared for c in cs]
-            vectors = _embed(embedder, [c.text for c in chunks], store.dimension, progress=False)
+            vectors = _embed(embedder, [c.text for c in chunks], store.dimension, False, embed_guard, embed_batch)
             split = np.cumsum([len(cs) for _, cs in prepared])[:-1]
             with commit_guard():
                 with_retries(lambda: store.write(batch, [s for s, _ in prepared], [cs for _, cs in prepared],

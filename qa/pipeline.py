@@ -31,6 +31,9 @@ from qa.answer import Answer, Candidate, Citation, Passage, Timings
 from qa.config import READERS_OWN, Config
 from qa.followup import Conversation, Followup, resolve_followup
 
+INGEST_EMBED_BATCH = 8  # chunks per embedder call while the chat answers: a question waits for one call at most
+UPLOAD_PATIENCE_S = 5.0  # the longest an upload's next embedder call waits for questions to finish
+
 
 @dataclass(frozen=True)
 class SentenceWindow:
@@ -95,6 +98,8 @@ class Pipeline:
         self.reader = reader
         self.config = config
         self._lock = threading.RLock()
+        self._asking = 0  # questions being answered now: an upload's embedding waits for none (ingest)
+        self._asked = threading.Condition()
 
     @classmethod
     def from_config(cls, config: Config | None = None, progress: bool = True) -> Pipeline:
@@ -124,7 +129,10 @@ class Pipeline:
         Chunking and embedding a large upload take minutes, the commit a fraction of a second, so
         only the commit holds this pipeline's lock (and ``guard``, entered first: the chat's lock
         shared by every reader's pipeline over the same index). Questions asked meanwhile are
-        answered from the index as it was.
+        answered from the index as it was. Embedding goes in small calls, each made only while no
+        question is being answered (or after ``UPLOAD_PATIENCE_S``, so that the upload advances
+        under a stream of questions) and never beside a forward pass of the reader, so a question
+        waits for one such call at most, and two cores are not crowded by four threads.
         """
         from index.ingest import add_documents
 
@@ -133,7 +141,15 @@ class Pipeline:
             with guard(), self._lock:
                 yield
 
-        return add_documents(self.retriever.store, self.retriever.embedder, docs, progress, commit_guard=committing)
+        @contextmanager
+        def between_questions():  # questions first; after UPLOAD_PATIENCE_S the upload takes its turn anyway
+            with self._asked:
+                self._asked.wait_for(lambda: self._asking == 0, timeout=UPLOAD_PATIENCE_S)
+            with self.reader.compute:
+                yield
+
+        return add_documents(self.retriever.store, self.retriever.embedder, docs, progress, commit_guard=committing,
+                             embed_guard=between_questions, embed_batch=INGEST_EMBED_BATCH)  # fmt: skip
 
     def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
         """Answer one question, or abstain below the threshold.
@@ -144,6 +160,16 @@ class Pipeline:
         Returns:
             The Answer, with the question as understood and as read, the passages read and the timings.
         """
+        with self._asked:
+            self._asking += 1
+        try:
+            return self._ask(question, conversation)
+        finally:
+            with self._asked:
+                self._asking -= 1
+                self._asked.notify_all()
+
+    def _ask(self, question: str, conversation: Conversation | None) -> Answer:
         followup = resolve_followup(question, conversation.turns) if conversation is not None else Followup(question)
         t0 = time.perf_counter()
         with self._lock:  # a consistent view of the index while the passages are taken from it

@@ -114,6 +114,9 @@ class Reader:
         self._model = None
         self._tokenizer = None
         self._lock = threading.Lock()  # fast tokenizers are not safe to call from two threads at once
+        # Held for each forward pass: an upload's embedding takes turns with it (Pipeline.ingest) instead
+        # of running beside it, which would put four threads on two cores and slow both.
+        self.compute = threading.Lock()
         # questions read at the same time share forward passes (qa.batching): throughput grows with users
         self._shared = Coalescer(lambda windows: self._forward(windows, False), max_items=4 * batch_size)
 
@@ -224,7 +227,7 @@ class Reader:
 
             batches = tqdm(batches, desc="read", unit="batch")
         for batch in batches:
-            with torch.inference_mode():
+            with self.compute, torch.inference_mode():
                 res = self._model(**pad_windows([windows[w] for w in batch], self._tokenizer.pad_token_id))
             starts = res.start_logits.float().numpy()
             ends = res.end_logits.float().numpy()

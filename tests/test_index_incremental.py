@@ -159,3 +159,28 @@ def test_big_segments_get_hnsw_and_still_find_their_vectors(tmp_path):
     allowed = np.ones(400, dtype=bool)
     allowed[7] = False
     assert 7 not in loaded.search(vectors[7], k=3, allowed=allowed)[0]
+
+
+def test_guards_wrap_each_embedder_call_and_the_commit_alone(tmp_path, embedder):
+    """What ``Pipeline.ingest`` relies on: embedding in calls of ``embed_batch`` chunks, each inside
+    ``embed_guard``; the commit inside ``commit_guard``, after the last call and before anyone sees it."""
+    from contextlib import contextmanager
+
+    store = IndexStore.create(tmp_path / "index", embedder)
+    doc = Document("d", "D", " ".join(f"Sentence number {i} says something different." for i in range(120)), "d.txt")
+    events = []
+
+    def guard(name):
+        @contextmanager
+        def entered():
+            events.append((name, len(list(store.view().doc_sources()))))
+            yield
+
+        return entered
+
+    report = add_documents(store, embedder, [doc], embed_guard=guard("embed"), embed_batch=3,
+                           commit_guard=guard("commit"))  # fmt: skip
+    calls = [e for e in events if e[0] == "embed"]
+    assert len(calls) == -(-report.chunks_embedded // 3) > 1
+    assert events[-1] == ("commit", 0) and all(e == ("embed", 0) for e in events[:-1])  # nothing visible before it
+    assert [d for d, _ in store.view().doc_sources()] == ["d"]

@@ -87,14 +87,15 @@ def test_reply_shows_progress_first_then_the_answer(stub_handlers):
     assert calls == [1]  # the pipeline is built once, not per question
 
 
-def test_a_server_started_warm_has_its_pipeline_before_the_first_question():
-    from ui.pipelines import LazyPipeline
+def test_a_server_started_warm_has_its_pipeline_before_the_first_question(capsys):
+    from ui.pipelines import READY_NOTE, LazyPipeline
 
     calls, stub = [], StubPipeline()
     holder = LazyPipeline(lambda: calls.append(1) or stub)
     holder.warm_up().join(timeout=30)
     assert holder.loaded and calls == [1] and len(stub.asked) == 1  # built and read through once, in the background
     assert holder.get() is stub and calls == [1]  # the first user's question finds it ready
+    assert READY_NOTE in capsys.readouterr().out  # said once warm (bench/ui_latency.py waits for it)
 
 
 def test_followup_goes_through_the_conversation_and_is_shown_as_understood(stub_handlers):
