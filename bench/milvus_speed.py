@@ -57,12 +57,13 @@ def parse_size(text: str) -> int:
 # -- 1. open-domain SQuAD through both backends -------------------------------------------------
 
 
-def squad_runs(path: Path, limit: int, uri: str) -> dict:
+def squad_runs(path: Path, limit: int, uri: str, reader: str | None = None) -> dict:
     from eval.datasets import load_squad
     from eval.run import run_configs
+    from qa.config import reader_path
 
     dataset = load_squad(path, limit=limit)
-    local = Config()
+    local = Config() if reader is None else Config(reader_model=reader_path(reader))
     milvus = dataclasses.replace(local, backend="milvus", milvus_uri=uri)
     runs = run_configs(dataset, [("local (FAISS + BM25)", local), ("Milvus Lite", milvus)])
     rows = {}
@@ -282,6 +283,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--squad", type=Path, help="open-domain run on this SQuAD file (e.g. ../shared/data/squad/dev-v1.1.json)")
     p.add_argument("--limit", type=int, default=1000, help="questions asked (default: 1000)")
+    p.add_argument("--reader", help="fast, accurate or a model folder, for both backends (default: the default reader)")
     p.add_argument("--articles", type=int, help="only the file's first N articles as the corpus (a smoke test)")
     p.add_argument("--chunks", type=parse_size, help="latency at this many chunks (e.g. 100k)")
     p.add_argument("--queries", type=int, default=200, help="dev questions timed at scale (default: 200)")
@@ -297,7 +299,7 @@ def main() -> None:
         args.squad = first_articles(args.squad or SQUAD_DEV, args.articles)
     out = {}
     if args.squad is not None:
-        out["squad"] = squad_runs(args.squad, args.limit, str(WORK / "squad.db"))
+        out["squad"] = squad_runs(args.squad, args.limit, str(WORK / "squad.db"), args.reader)
         print(json.dumps(out["squad"], indent=1), flush=True)
     if args.chunks is not None:
         out["scale"] = scale_run(args.squad or SQUAD_DEV, args.chunks, args.queries, args.noise,
