@@ -123,7 +123,8 @@ class Pipeline:
         s = self.config.settle_score
         return self.reader.calibration.settle if s == READERS_OWN else s
 
-    def ingest(self, docs: list[Document], progress: bool = False, guard: Callable[[], AbstractContextManager] = nullcontext):
+    def ingest(self, docs: list[Document], progress: bool = False,
+               guard: Callable[[], AbstractContextManager] = nullcontext):  # fmt: skip
         """Add documents to the index (returns the IngestReport); questions wait only for the commit.
 
         Chunking and embedding a large upload take minutes, the commit a fraction of a second, so
