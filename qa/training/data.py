@@ -146,10 +146,14 @@ def v2_calibration_titles(split_file: str | Path) -> set[str]:
     return set(sorted(json.loads(Path(split_file).read_text(encoding="utf-8"))["train"])[2::V2_CALIBRATION_EVERY])
 
 
-def stage_examples(train: str | Path, recipe: dict, v2_file: str | Path, split_file: str | Path) -> list[Example]:
-    """The examples one recorded stage (``training.json``) was built from, rebuilt exactly (seeded)."""
+def stage_examples(train: str | Path, recipe: dict, v2_file: str | Path, split_file: str | Path,
+                   exclude: set[str] | None = None) -> list[Example]:  # fmt: skip
+    """The examples of one stage (``training.json``'s fields), as training builds them and to rebuild them (seeded).
+
+    ``exclude``: the question ids earlier stages made unavailable, when the caller has them already."""
     earlier = recipe.get("continued_from")
-    exclude = unavailable_ids(train, earlier) if earlier else set()
+    if exclude is None:
+        exclude = unavailable_ids(train, earlier) if earlier else set()
     holdout = v2_calibration_titles(split_file) if recipe.get("v2_holdout") else frozenset()
     unanswerable = load_unanswerable(v2_file, split_file, exclude_titles=holdout) if recipe["v2_unanswerable"] else []
     extras = [(spec.rsplit(":", 1)[0], int(spec.rsplit(":", 1)[1])) for spec in recipe["extra"]]

@@ -30,8 +30,7 @@ import time
 from pathlib import Path
 
 from qa.training.card import write_card
-from qa.training.data import (build_examples, collate, featurize, load_unanswerable, make_batches, unavailable_ids,
-                              v2_calibration_titles)
+from qa.training.data import collate, featurize, make_batches, stage_examples, unavailable_ids
 from qa.training.recipes import RECIPES, SQUAD_TRAIN, V2_DEV, V2_SPLIT
 
 
@@ -65,11 +64,9 @@ def _atomic_save(obj, path: Path) -> None:
 
 def training_set(args, earlier: dict | None, tokenizer):
     exclude = unavailable_ids(args.train, earlier) if earlier else set()
-    extras = [(spec.rsplit(":", 1)[0], int(spec.rsplit(":", 1)[1])) for spec in args.extra]
-    holdout = v2_calibration_titles(V2_SPLIT) if args.v2_holdout else frozenset()
-    unanswerable = load_unanswerable(V2_DEV, V2_SPLIT, exclude_titles=holdout) if args.v2_unanswerable else []
-    examples = build_examples(args.train, args.limit, args.neg_ratio, extras, args.seed, exclude=exclude,
-                              adv_ratio=args.adv_ratio, unanswerable=unanswerable)
+    recipe = {"squad_limit": args.limit, "neg_ratio": args.neg_ratio, "adv_ratio": args.adv_ratio, "extra": args.extra,
+              "seed": args.seed, "v2_unanswerable": args.v2_unanswerable, "v2_holdout": args.v2_holdout}  # fmt: skip
+    examples = stage_examples(args.train, recipe, V2_DEV, V2_SPLIT, exclude=exclude)
     feats = featurize(examples, tokenizer, args.max_length, args.stride)
     batches = make_batches([len(f[0].input_ids) for f in feats], args.batch_size, args.seed) * args.epochs
     if args.max_steps:  # a time box: the linear decay then ends at this step (also applies on resume)
