@@ -250,9 +250,9 @@ def main(argv: list[str] | None = None) -> int:
                 run = load_run(url, n, args.per_client)
                 if n == 1:
                     reference = {q: r for q, s, r in run["results"] if s is not None}
-                    for q, s, _ in run["results"]:  # each question's warm time: again's and the one-client run's
+                    for q, s, _ in run["results"]:  # each question's warm time: mean of again's and this run's
                         if s is not None:
-                            warm[q] = statistics.median([warm.get(q, s), s])
+                            warm[q] = (warm[q] + s) / 2
                     for question in QUESTIONS:  # questions the one client did not get to
                         reference.setdefault(question, timed_ask(client, question)[2])
                 base = summaries[0]["per_s"] if summaries else None
