@@ -98,6 +98,23 @@ def test_a_server_started_warm_has_its_pipeline_before_the_first_question(capsys
     assert READY_NOTE in capsys.readouterr().out  # said once warm (bench/ui_latency.py waits for it)
 
 
+def test_warm_up_runs_the_rest_of_the_first_request_before_it_says_ready_and_survives_its_failure(capsys):
+    from ui.pipelines import READY_NOTE, LazyPipeline
+
+    order = []
+    stub = StubPipeline()
+    LazyPipeline(lambda: stub).warm_up(then=lambda: order.append(len(stub.asked))).join(timeout=30)
+    assert order == [1]  # after the pipeline's own warm question
+    assert READY_NOTE in capsys.readouterr().out
+
+    def broken() -> None:
+        raise ConnectionError("port closed")
+
+    LazyPipeline(lambda: StubPipeline()).warm_up(then=broken).join(timeout=30)
+    out, err = capsys.readouterr()
+    assert READY_NOTE in out and "warm-up of the web server failed (ConnectionError: port closed)" in err
+
+
 def test_followup_goes_through_the_conversation_and_is_shown_as_understood(stub_handlers):
     from ui.handlers import ChatState
 

@@ -75,8 +75,6 @@ def build_app(config: Config, pipeline_factory: Callable[[], "Pipeline"] | None 
     factory = pipeline_factory if pipeline_factory is not None else _pipeline_factory(config)
     holder = LazyPipeline(factory, with_reader=reader_pipeline(config) if pipeline_factory is None else None)
     handlers = Handlers(holder, config.max_question_chars, feedback_file, read_only)
-    if warm:
-        holder.warm_up()
     readers, current = reader_choices(config)
     private = dict(api_visibility="private")
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
@@ -112,7 +110,32 @@ def build_app(config: Config, pipeline_factory: Callable[[], "Pipeline"] | None 
 
         gr.api(handlers.ask_api, api_name="ask", concurrency_limit=CONCURRENCY)
     app.queue(default_concurrency_limit=CONCURRENCY)
+    if warm:
+        holder.warm_up(then=lambda: ask_itself(app))
     return app
+
+
+def ask_itself(app: "gr.Blocks", wait_s: float = 300.0) -> bool:
+    """Once ``app`` is served, ask it one question over HTTP, as a client would; False if it never was.
+
+    Why: Gradio's first event (its queue, worker threads and event stream) costs about a second more
+    than every later one, so without this the server's first user pays it. With a login, the
+    first user:password pair is used (the server's own).
+    """
+    import time
+
+    from ui.pipelines import WARM_QUESTION
+
+    deadline = time.monotonic() + wait_s
+    while not (app.is_running and app.local_url):  # launch() may come later than the pipeline
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    from gradio_client import Client
+
+    auth = app.auth[0] if isinstance(app.auth, list) and app.auth else None
+    Client(app.local_url, auth=auth, verbose=False).predict(WARM_QUESTION, api_name="/ask")
+    return True
 
 
 @dataclass(frozen=True)
