@@ -9,11 +9,12 @@ new document ids. Recall is measured with real dev questions' embeddings as quer
 
     nice -n 19 python bench/index_scale.py --sizes 10k,100k --kill-trials 20
     nice -n 19 python bench/index_scale.py --sizes 1m --json reports/index_scale_1m.json
+    python bench/index_scale.py --sizes 1m --large hnsw       # the other kind of large segment
 
-Per size it prints: build time (segment write, HNSW included), bytes on disk, open time and
+Per size it prints: build time (segment write, IVF or HNSW included), bytes on disk, open time and
 the first dense answer in a fresh process (warm disk cache), dense / BM25 / hybrid latency
 p50 and p95, recall@10 of the dense search against exact search, RSS, exact flat search time
-over the same vectors (where the flat/HNSW threshold comes from), and adding one small
+over the same vectors (where the flat threshold comes from), and adding one small
 document to the open index (time and bytes written).
 """
 
@@ -42,6 +43,7 @@ from corpus.document import Chunk, Document  # noqa: E402
 from index import DenseSettings, IndexSettings, IndexStore, Retriever, add_documents, check  # noqa: E402
 from index.dense import unit_rows  # noqa: E402
 from index.segment import SegmentData  # noqa: E402
+from index.settings import LARGE_KINDS  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "ask-docs" / "bench"
 SQUAD = ROOT.parent / "shared" / "data" / "squad"
@@ -219,7 +221,7 @@ def run_size(n: int, base: dict, args, work: Path) -> dict:
     prep_s = time.perf_counter() - t0
     embedder = Embedder()
     # --add-only: one exact segment; adding a document never reads the big segment's vectors.
-    settings = IndexSettings(dense=DenseSettings(flat_max_rows=n)) if args.add_only else IndexSettings()
+    settings = IndexSettings(dense=DenseSettings(flat_max_rows=n) if args.add_only else DenseSettings(large=args.large))
     store = IndexStore.create(path, embedder, settings=settings, commit=False)
     t0, c0 = time.perf_counter(), time.process_time()
     store.commit(data)
@@ -414,6 +416,8 @@ def main() -> None:
                     "adding one document to it (what the add costs does not depend on the big segment's kind)")
     ap.add_argument("--kill-on", metavar="DIR", help="run only the kill -9 trials, on the index in DIR (built from "
                     "the bundled article if missing): the write path's crash safety without building large corpora")
+    ap.add_argument("--large", choices=LARGE_KINDS, default=DenseSettings.large,
+                    help="how segments past the flat size are searched (default: %(default)s)")
     ap.add_argument("--measure", help=argparse.SUPPRESS)
     args = ap.parse_args()
     work = Path(args.work)

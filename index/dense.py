@@ -1,11 +1,12 @@
-"""Dense retrieval over unit vectors with FAISS: exact (flat, float32) for small segments, HNSW for large.
+"""Dense retrieval over unit vectors with FAISS: exact (flat, float32) for small segments, IVF or HNSW for large.
 
 With unit vectors the inner product is cosine similarity. A flat index is exact and, up to
-``DenseSettings.flat_max_rows`` vectors, fast enough; past that an HNSW graph over float16
-vectors (``IndexHNSWSQ``) answers in about a millisecond at recall@10 above 0.95 (see
-``bench/index_scale.py``). Both are saved as one FAISS file and opened memory-mapped, so opening
-a large index reads nothing until the first search. Rows can be left out of a search (deleted
-chunks) without rebuilding.
+``DenseSettings.flat_max_rows`` vectors, fast enough; past that, inverted lists over float16
+vectors (``IndexIVFScalarQuantizer``, cells from spherical k-means on a sample) answer a
+question over a million chunks in a few milliseconds at recall@10 about 0.99, or an HNSW graph
+over float16 vectors (``IndexHNSWSQ``) when asked for (see ``bench/index_scale.py``). Each is saved
+as one FAISS file and opened memory-mapped, so opening a large index reads little until the first
+search. Rows can be left out of a search (deleted chunks) without rebuilding.
 
     >>> index = DenseIndex.build(np.eye(3, dtype=np.float32))
     >>> index.search(np.array([0, 1, 0], dtype=np.float32), k=2)
@@ -14,6 +15,7 @@ chunks) without rebuilding.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,7 +23,8 @@ import numpy as np
 
 from index.settings import DenseSettings
 
-FLAT, HNSW = "flat", "hnsw"
+FLAT, HNSW, IVF = "flat", "hnsw", "ivf"
+IVF_FOURCC = b"IwSq"  # how FAISS files start for IndexIVFScalarQuantizer
 
 
 @lru_cache(maxsize=1)
@@ -43,19 +46,24 @@ def allowed_bits(mask: np.ndarray) -> np.ndarray:
     return np.packbits(np.asarray(mask, dtype=bool), bitorder="little")
 
 
+def ivf_lists_for(rows: int) -> int:
+    """Cells for ``rows`` vectors: about 4 x sqrt(rows) (FAISS's rule of thumb), each with 39 rows to train on."""
+    return max(1, min(rows // 39, round(4 * math.sqrt(rows))))
+
+
 class DenseIndex:
     """Row ``i`` is chunk row ``i`` of its segment; searches return row numbers."""
 
-    def __init__(self, faiss_index, ef_search: int = DenseSettings.hnsw_ef_search) -> None:
+    def __init__(self, faiss_index, settings: DenseSettings | None = None) -> None:
         self._index = faiss_index
-        self.ef_search = ef_search
+        self.settings = settings or DenseSettings()
 
     @classmethod
     def build(cls, vectors: np.ndarray, dimension: int | None = None,
               settings: DenseSettings | None = None) -> DenseIndex:  # fmt: skip
         """An index over ``vectors`` (n, dim), which must already be unit rows (see ``unit_rows``).
 
-        Flat when n <= ``settings.flat_max_rows`` (or no settings are given), HNSW otherwise.
+        Flat when n <= ``settings.flat_max_rows`` (or no settings are given), else ``settings.large``.
         ``dimension`` is needed only when n may be 0.
         """
         faiss = _faiss()
@@ -66,16 +74,34 @@ class DenseIndex:
         if settings is None or len(vectors) <= settings.flat_max_rows:
             index = faiss.IndexFlatIP(dim)
             index.add(vectors)
-            return cls(index)
+            return cls(index, settings)
+        if settings.large == IVF:
+            lists = settings.ivf_lists or ivf_lists_for(len(vectors))
+            index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, lists, faiss.ScalarQuantizer.QT_fp16,
+                                                  faiss.METRIC_INNER_PRODUCT)  # fmt: skip
+            index.cp.spherical = True  # centroids of unit vectors, compared by inner product
+            sample = min(len(vectors), 40 * lists)  # FAISS asks for 39 a cell; more only slows k-means
+            rows = np.sort(np.random.default_rng(0).choice(len(vectors), sample, replace=False))
+            index.train(vectors[rows])
+            index.add(vectors)
+            index.make_direct_map()  # row -> place in its list, saved with it: compaction reads rows back
+            return cls(index, settings)
         index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_fp16, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = settings.hnsw_ef_construction
         index.train(vectors[:0] if len(vectors) == 0 else vectors[:1])  # fp16 needs no statistics
         index.add(vectors)
-        return cls(index, settings.hnsw_ef_search)
+        return cls(index, settings)
 
     @property
     def kind(self) -> str:
-        return HNSW if isinstance(self._index, _faiss().IndexHNSW) else FLAT
+        faiss = _faiss()
+        return HNSW if isinstance(self._index, faiss.IndexHNSW) else IVF if isinstance(self._index, faiss.IndexIVF) else FLAT
+
+    @property
+    def probe(self) -> int:
+        """Cells an IVF search visits (``DenseSettings.ivf_probe``, or by default a share of the cells)."""
+        lists = int(self._index.nlist)
+        return min(lists, self.settings.ivf_probe or max(32, lists // 32))
 
     @property
     def dimension(self) -> int:
@@ -88,12 +114,14 @@ class DenseIndex:
         """What the manifest records about this index."""
         if self.kind == FLAT:
             return {"kind": FLAT, "rows": len(self)}
+        if self.kind == IVF:
+            return {"kind": IVF, "rows": len(self), "storage": "float16", "lists": int(self._index.nlist)}
         hnsw = self._index.hnsw
         return {"kind": HNSW, "rows": len(self), "storage": "float16", "m": int(hnsw.nb_neighbors(1)),
                 "ef_construction": int(hnsw.efConstruction)}  # fmt: skip
 
     def vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
-        """Stored rows (all, or ``rows``), float32; HNSW rows come back at float16 precision."""
+        """Stored rows (all, or ``rows``), float32; IVF and HNSW rows come back at float16 precision."""
         if rows is not None:
             rows = np.asarray(rows, dtype=np.int64)
             if len(rows) == 0:
@@ -119,7 +147,11 @@ class DenseIndex:
             bitmap = allowed if allowed.dtype == np.uint8 else allowed_bits(allowed)  # alive while FAISS reads it
             selector = faiss.IDSelectorBitmap(len(self), faiss.swig_ptr(bitmap))
         if self.kind == HNSW:
-            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
+            params = faiss.SearchParametersHNSW(efSearch=max(self.settings.hnsw_ef_search, k))
+            if selector is not None:
+                params.sel = selector
+        elif self.kind == IVF:
+            params = faiss.SearchParametersIVF(nprobe=self.probe)
             if selector is not None:
                 params.sel = selector
         else:
@@ -133,13 +165,18 @@ class DenseIndex:
         _faiss().write_index(self._index, str(path))
 
     @classmethod
-    def load(cls, path: str | Path, ef_search: int = DenseSettings.hnsw_ef_search) -> DenseIndex:
-        """Open a file written by ``save``, memory-mapped; ``ValueError`` if it is not one of ours."""
+    def load(cls, path: str | Path, settings: DenseSettings | None = None) -> DenseIndex:
+        """Open a file written by ``save``, memory-mapped; ``ValueError`` if it is not one of ours.
+
+        ``settings`` only sets how it is searched (HNSW breadth, IVF cells visited)."""
         faiss = _faiss()
         try:
-            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
-        except RuntimeError as exc:  # faiss reports truncated or foreign files this way
+            with open(path, "rb") as file:
+                ivf = file.read(4) == IVF_FOURCC
+            # Inverted lists are mapped as on-disk lists; flat codes (flat, HNSW's vectors) as such.
+            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP if ivf else faiss.IO_FLAG_MMAP_IFC)
+        except (OSError, RuntimeError) as exc:  # faiss reports truncated or foreign files this way
             raise ValueError(f"{Path(path).name} is truncated or not a FAISS index") from exc
-        if not isinstance(index, (faiss.IndexFlatIP, faiss.IndexHNSWSQ)):
-            raise ValueError(f"{Path(path).name} is neither a flat nor an HNSW inner-product index")
-        return cls(index, ef_search)
+        if not isinstance(index, (faiss.IndexFlatIP, faiss.IndexHNSWSQ, faiss.IndexIVFScalarQuantizer)):
+            raise ValueError(f"{Path(path).name} is not a flat, IVF or HNSW inner-product index")
+        return cls(index, settings)

@@ -40,7 +40,7 @@ class SegmentEntry:
     documents: int
     chunks: int
     tokens: int  # BM25 length of all its chunks, so the average length needs no array read
-    dense: dict  # DenseIndex.params(): {"kind": "flat" | "hnsw", ...}
+    dense: dict  # DenseIndex.params(): {"kind": "flat" | "ivf" | "hnsw", ...}
     files: dict[str, FileRecord]
     deleted: str | None = None  # file (in the segment folder) listing deleted document rows
     deleted_documents: int = 0

@@ -151,11 +151,12 @@ class Segment:
     that a reader (in this process or another) may still read.
     """
 
-    def __init__(self, index_dir: Path, entry: SegmentEntry, verify: bool = True, ef_search: int = 128) -> None:
+    def __init__(self, index_dir: Path, entry: SegmentEntry, verify: bool = True,
+                 dense: DenseSettings | None = None) -> None:  # fmt: skip
         self.index_dir, self.entry, self.folder = index_dir, entry, index_dir / entry.name
         # The data files; the list of deleted rows changes with each commit and is the view's to read.
         self.files = {name: record for name, record in entry.files.items() if name != entry.deleted}
-        self._ef_search = ef_search
+        self._dense_settings = dense  # how its vectors are searched
         self._verified: set[str] = set()
         self._lock = threading.Lock()
         try:
@@ -245,7 +246,7 @@ class Segment:
 
     @cached_property
     def dense(self) -> DenseIndex:
-        index = self._load("dense.faiss", lambda p: DenseIndex.load(p, self._ef_search))
+        index = self._load("dense.faiss", lambda p: DenseIndex.load(p, self._dense_settings))
         if len(index) != self.chunks:
             raise IndexDamagedError(self.index_dir, f"{self.entry.name}/dense.faiss holds {len(index)} vectors")
         return index

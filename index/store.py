@@ -158,11 +158,10 @@ class IndexStore:
     def _load_view(self, verify: bool) -> IndexView:
         """Read the manifest and open its segments (reusing this process's), retrying if a commit races us."""
         known = {s.entry.name: s for s in self._view.segments}
-        ef_search = self.settings.dense.hnsw_ef_search
         for attempt in range(3):
             manifest = read_manifest(self.path)
             try:
-                segments = [known.get(e.name) or Segment(self.path, e, verify, ef_search) for e in manifest.segments]
+                segments = [known.get(e.name) or Segment(self.path, e, verify, self.settings.dense) for e in manifest.segments]
                 return IndexView(self.path, manifest, segments, [self._deleted_rows(e) for e in manifest.segments])
             except IndexDamagedError:  # a writer may have deleted what an older manifest named
                 if attempt == 2 or read_manifest(self.path).generation == manifest.generation:
@@ -267,7 +266,7 @@ class IndexStore:
         name = f"seg-{generation:06d}-{uuid.uuid4().hex[:8]}"
         entry = write_segment(self.path, name, data, self.dimension, self.settings.dense)
         unflushed += segment_paths(self.path, entry)
-        return entry, Segment(self.path, entry, False, self.settings.dense.hnsw_ef_search).trust()
+        return entry, Segment(self.path, entry, False, self.settings.dense).trust()
 
     def _delete_rows(self, seg: Segment, entry: SegmentEntry, old: np.ndarray, rows: list[int],
                      generation: int, unflushed: list[Path]) -> tuple[SegmentEntry, np.ndarray]:  # fmt: skip

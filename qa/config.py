@@ -105,7 +105,10 @@ class Config:
     chunk_words: int = 120  # a chunk holds whole sentences up to about this many words
     chunk_overlap_sentences: int = 1
     # -- the index's dense search (index.settings.DenseSettings; recorded in the index, used for new segments)
-    dense_flat_max_rows: int = 20_000  # a segment up to this size is searched exactly; a larger one by HNSW
+    dense_flat_max_rows: int = 20_000  # a segment up to this size is searched exactly; a larger one by dense_large
+    dense_large: str = "ivf"  # ivf (inverted lists over float16 vectors) or hnsw (a graph over float16 vectors)
+    ivf_lists: int = 0  # k-means cells of an ivf segment; 0: about 4 x sqrt(rows)
+    ivf_probe: int = 0  # cells searched per question; 0: max(32, cells / 32) (bench/index_scale.py: recall@10)
     hnsw_m: int = 32  # HNSW graph degree: recall, memory and build time grow with it
     hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 128  # candidates kept per HNSW search (bench/index_scale.py: recall@10 vs exact)

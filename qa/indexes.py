@@ -21,7 +21,9 @@ def index_settings(config: Config):
     """The ``IndexSettings`` that ``config`` asks for (what an index is built and searched with)."""
     from index.settings import DenseSettings, IndexSettings
 
-    dense = DenseSettings(config.dense_flat_max_rows, config.hnsw_m, config.hnsw_ef_construction, config.hnsw_ef_search)
+    dense = DenseSettings(flat_max_rows=config.dense_flat_max_rows, large=config.dense_large, ivf_lists=config.ivf_lists,
+                          ivf_probe=config.ivf_probe, hnsw_m=config.hnsw_m, hnsw_ef_construction=config.hnsw_ef_construction,
+                          hnsw_ef_search=config.hnsw_ef_search)  # fmt: skip
     return IndexSettings(config.embed_model, config.chunk_words, config.chunk_overlap_sentences, dense)
 
 

@@ -144,21 +144,34 @@ def test_merge_plan():
     assert merge_plan(many[:4], settings) == []
 
 
-def test_big_segments_get_hnsw_and_still_find_their_vectors(tmp_path):
-    """Past flat_max_rows a segment is an HNSW graph over float16 vectors; deleted rows stay out."""
+@pytest.mark.parametrize("large", ["ivf", "hnsw"])
+def test_big_segments_get_ivf_or_hnsw_and_still_find_and_give_back_their_vectors(tmp_path, large):
+    """Past flat_max_rows a segment is inverted lists (the default) or an HNSW graph, over float16
+    vectors; the file opens memory-mapped, deleted rows stay out, and rows read back (compaction)."""
     from index.dense import DenseIndex, unit_rows
 
     rng = np.random.default_rng(0)
     vectors = unit_rows(rng.standard_normal((400, 32)))
-    index = DenseIndex.build(vectors, settings=DenseSettings(flat_max_rows=100))
-    assert index.kind == "hnsw" and index.params()["storage"] == "float16"
+    index = DenseIndex.build(vectors, settings=DenseSettings(flat_max_rows=100, large=large))
+    assert index.kind == large and index.params()["storage"] == "float16"
+    assert DenseIndex.build(vectors[:100], settings=DenseSettings(flat_max_rows=100, large=large)).kind == "flat"
     index.save(tmp_path / "dense.faiss")
-    loaded = DenseIndex.load(tmp_path / "dense.faiss")
+    loaded = DenseIndex.load(tmp_path / "dense.faiss", DenseSettings(large=large))
+    assert loaded.kind == large and loaded.params() == index.params()
     rows, scores = loaded.search(vectors[7], k=3)
     assert rows[0] == 7 and scores[0] == pytest.approx(1.0, abs=1e-3)
     allowed = np.ones(400, dtype=bool)
     allowed[7] = False
     assert 7 not in loaded.search(vectors[7], k=3, allowed=allowed)[0]
+    assert np.abs(loaded.vectors(np.array([7, 399])) - vectors[[7, 399]]).max() < 1e-3  # float16 precision
+    assert loaded.vectors().shape == vectors.shape
+
+
+def test_the_kind_of_a_large_segment_is_checked_when_settings_are_made():
+    with pytest.raises(ValueError, match="ivf, hnsw"):
+        DenseSettings(large="annoy")
+    assert DenseSettings.from_json(DenseSettings(large="hnsw", ivf_probe=8).to_json()) == DenseSettings(large="hnsw", ivf_probe=8)
+    assert DenseSettings.from_json({"flat_max_rows": 5, "hnsw_m": 16}).large == "ivf"  # an older manifest's settings
 
 
 def test_guards_wrap_each_embedder_call_and_the_commit_alone(tmp_path, embedder):
