@@ -164,7 +164,8 @@ def build_milvus(uri: str, data, embedder_name: str, dimension: int, batch: int 
     store = MilvusStore.open(uri, "bench", Shape(embedder_name, dimension), settings=IndexSettings(embedder_name),
                              rebuild=True)  # fmt: skip
     for i in range(0, len(docs), batch):
-        store.write(docs[i : i + batch], sentences[i : i + batch], chunks[i : i + batch], vectors[i : i + batch])
+        store.write(docs[i : i + batch], sentences[i : i + batch], chunks[i : i + batch], vectors[i : i + batch],
+                    new={d.doc_id for d in docs[i : i + batch]})  # a fresh collection: nothing stale to delete
     store.flush()
     return time.perf_counter() - t, store
 

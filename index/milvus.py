@@ -42,6 +42,10 @@ FORMAT = 1
 ID_CHARS = 8_192
 _MANIFEST = "m:manifest"
 _TIE_MARGIN = 8
+# Rows per upsert: each call is a round trip (about 8 ms to Milvus Lite), so a batch is a few calls, not one a
+# document; these keep a call to a few MB (a chunk row is its vector and text, a page up to 64 kB).
+ROWS_PER_CALL = 1024
+PAGES_PER_CALL = 64
 
 
 class MilvusIndexMissingError(IndexMissingError):
@@ -262,25 +266,32 @@ class MilvusStore:
     # -- writing (index.milvus_ingest decides what; these are the idempotent steps) ---------------
 
     def write(self, docs: Sequence[Document], sentences: Sequence[Sequence[tuple[int, int]]],
-              chunks: Sequence[Sequence[Chunk]], vectors: Sequence[np.ndarray] | None, remove: Collection = ()) -> None:  # fmt: skip
+              chunks: Sequence[Sequence[Chunk]], vectors: Sequence[np.ndarray] | None, remove: Collection = (),
+              new: Collection[str] = ()) -> None:  # fmt: skip
         """Store ``docs`` (each with its sentences, chunks and their vectors) and remove ``remove``; safe to retry.
 
-        New chunks first, then each document's pages (page 0 last: it makes the version live), then
-        stale chunks and pages are deleted and the generation moves on.
+        New chunks first, then every document's later pages, then their first pages (page 0 makes a
+        version live), then stale chunks and pages are deleted and the generation moves on. Documents
+        in ``new`` (ids the index did not hold when the ingest was planned) have nothing stale: their
+        deletes, which scan the whole collection, are skipped (rows a crashed earlier write may have
+        left are never shown: searches keep only chunks of a document's live version).
         """
         rows = []
         for doc, doc_chunks, vecs in zip(docs, chunks, vectors if vectors is not None else [None] * len(docs)):
             if vecs is not None:  # None: the same text, stored already; only its pages are rewritten
                 rows += [chunk_row(doc.content_hash, i, c, v) for i, (c, v) in enumerate(zip(doc_chunks, vecs))]
-        for i in range(0, len(rows), 256):
-            self.client.upsert(self.chunks_collection, rows[i : i + 256])
-        for doc, spans, doc_chunks in zip(docs, sentences, chunks):
-            parts = pages(doc, spans)
-            self.client.upsert(self.docs_collection, [doc_row(doc, p, parts, len(doc_chunks)) for p in reversed(range(len(parts)))])
-        if docs:
-            stale = " or ".join(f"(doc_id == {quote(d.doc_id)} and content_hash != {quote(d.content_hash)})" for d in docs)
+        for i in range(0, len(rows), ROWS_PER_CALL):
+            self.client.upsert(self.chunks_collection, rows[i : i + ROWS_PER_CALL])
+        page_rows = [[doc_row(doc, p, parts, len(doc_chunks)) for p in range(len(parts))]
+                     for doc, spans, doc_chunks in zip(docs, sentences, chunks) for parts in [pages(doc, spans)]]  # fmt: skip
+        for group in ([r for rs in page_rows for r in rs[1:]], [rs[0] for rs in page_rows]):  # page 0 last
+            for i in range(0, len(group), PAGES_PER_CALL):  # one call a batch, not a call a document
+                self.client.upsert(self.docs_collection, group[i : i + PAGES_PER_CALL])
+        old = [(d, s) for d, s in zip(docs, sentences) if d.doc_id not in new]
+        if old:
+            stale = " or ".join(f"(doc_id == {quote(d.doc_id)} and content_hash != {quote(d.content_hash)})" for d, _ in old)
             self.client.delete(self.chunks_collection, filter=stale)
-            extra = " or ".join(f"(doc_id == {quote(d.doc_id)} and page >= {len(pages(d, s))})" for d, s in zip(docs, sentences))
+            extra = " or ".join(f"(doc_id == {quote(d.doc_id)} and page >= {len(pages(d, s))})" for d, s in old)
             self.client.delete(self.docs_collection, filter=extra)
         if remove:
             ids = "[" + ", ".join(quote(d) for d in remove) + "]"

@@ -30,20 +30,21 @@ from index.milvus_rows import PAGE_CHARS
 BATCH_DOCS = 32  # documents per write: what a failure costs to redo
 
 
-def plan(store: MilvusStore, docs: Sequence[Document]) -> tuple[list[Document], list[Document], int]:
-    """(documents to embed, documents whose title or source changed only, how many are new)."""
+def plan(store: MilvusStore, docs: Sequence[Document]) -> tuple[list[Document], list[Document], set[str]]:
+    """(documents to embed, documents whose title or source changed only, the ids of the new ones)."""
     heads = store.heads(d.doc_id for d in docs)  # page 0 of each: no document text is read
-    fresh, kept, added = [], [], 0
+    fresh, kept, new = [], [], set()
     for doc in docs:
         head = heads.get(doc.doc_id)
         if head is not None:
             _check_same_source(head["source"], doc, store.path)
         if head is None or head["content_hash"] != doc.content_hash:
             fresh.append(doc)
-            added += head is None
+            if head is None:
+                new.add(doc.doc_id)
         elif (head["title"], head["source"]) != (doc.title[:PAGE_CHARS], doc.source[:PAGE_CHARS]):
             kept.append(doc)
-    return fresh, kept, added
+    return fresh, kept, new
 
 
 def prepare(store: MilvusStore, doc: Document, progress: bool = False) -> tuple[list[tuple[int, int]], list[Chunk]]:
@@ -82,7 +83,7 @@ def add_to_milvus(store: MilvusStore, embedder, docs: Iterable[Document], progre
     if embedder.model_name != store.settings.embed_model:
         raise IndexModelError(store.path, store.settings.embed_model, embedder.model_name)
     docs = _distinct(docs)
-    fresh, kept, added = plan(store, docs)
+    fresh, kept, new = plan(store, docs)
     wanted = {d.doc_id for d in docs}
     gone = [] if remove_missing is None else [
         doc_id for doc_id, source in store.view().doc_sources() if doc_id not in wanted and remove_missing(source)
@@ -98,8 +99,8 @@ def add_to_milvus(store: MilvusStore, embedder, docs: Iterable[Document], progre
             split = np.cumsum([len(cs) for _, cs in prepared])[:-1]
             with commit_guard():
                 with_retries(lambda: store.write(batch, [s for s, _ in prepared], [cs for _, cs in prepared],
-                                                 np.split(vectors, split)), f"documents {i + 1}-{i + len(batch)}",
-                             retries)  # fmt: skip
+                                                 np.split(vectors, split), new=new),
+                             f"documents {i + 1}-{i + len(batch)}", retries)  # fmt: skip
             embedded += len(chunks)
             bar.update(len(batch))
     with commit_guard():
@@ -111,4 +112,4 @@ def add_to_milvus(store: MilvusStore, embedder, docs: Iterable[Document], progre
             with_retries(lambda: store.write([], [], [], [], remove=gone), "removals", retries)
         if fresh or kept or gone:
             with_retries(store.flush, "the flush", retries)
-    return IngestReport(added, len(fresh) - added, len(docs) - len(fresh), embedded, len(gone))
+    return IngestReport(len(new), len(fresh) - len(new), len(docs) - len(fresh), embedded, len(gone))

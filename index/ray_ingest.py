@@ -155,9 +155,11 @@ def ray_ingest(store: MilvusStore, paths: Sequence[str | os.PathLike], *, addres
         with tqdm(total=len(files), initial=0, desc="Ingesting documents (Ray)", unit="doc", disable=not progress) as bar:
             for batch in ds.iter_batches(batch_size=batch_docs, batch_format="numpy"):
                 docs, sentences, chunks, vectors = _documents(batch, store.dimension)
-                with_retries(lambda: store.write(docs, sentences, chunks, vectors), f"{len(docs)} documents", retries)
+                new = {d.doc_id for d in docs if d.doc_id not in stored}
+                with_retries(lambda: store.write(docs, sentences, chunks, vectors, new=new), f"{len(docs)} documents",
+                             retries)  # fmt: skip
                 written += len(docs)
-                added += sum(d.doc_id not in stored for d in docs)
+                added += len(new)
                 chunks_written += sum(len(c) for c in chunks)
                 bar.update(len(docs))
             bar.update(len(files) - bar.n)  # documents skipped as stored
