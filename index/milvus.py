@@ -282,16 +282,20 @@ class MilvusStore:
                 rows += [chunk_row(doc.content_hash, i, c, v) for i, (c, v) in enumerate(zip(doc_chunks, vecs))]
         for i in range(0, len(rows), ROWS_PER_CALL):
             self.client.upsert(self.chunks_collection, rows[i : i + ROWS_PER_CALL])
-        page_rows = [[doc_row(doc, p, parts, len(doc_chunks)) for p in range(len(parts))]
-                     for doc, spans, doc_chunks in zip(docs, sentences, chunks) for parts in [pages(doc, spans)]]  # fmt: skip
-        for group in ([r for rs in page_rows for r in rs[1:]], [rs[0] for rs in page_rows]):  # page 0 last
-            for i in range(0, len(group), PAGES_PER_CALL):  # one call a batch, not a call a document
+        later, first, held = [], [], []
+        for doc, spans, doc_chunks in zip(docs, sentences, chunks):
+            parts = pages(doc, spans)
+            first.append(doc_row(doc, 0, parts, len(doc_chunks)))
+            later += [doc_row(doc, p, parts, len(doc_chunks)) for p in range(1, len(parts))]
+            if doc.doc_id not in new:
+                held.append((doc, len(parts)))
+        for group in (later, first):  # page 0 last; one call a batch, not a call a document
+            for i in range(0, len(group), PAGES_PER_CALL):
                 self.client.upsert(self.docs_collection, group[i : i + PAGES_PER_CALL])
-        old = [(d, s) for d, s in zip(docs, sentences) if d.doc_id not in new]
-        if old:
-            stale = " or ".join(f"(doc_id == {quote(d.doc_id)} and content_hash != {quote(d.content_hash)})" for d, _ in old)
+        if held:
+            stale = " or ".join(f"(doc_id == {quote(d.doc_id)} and content_hash != {quote(d.content_hash)})" for d, _ in held)
             self.client.delete(self.chunks_collection, filter=stale)
-            extra = " or ".join(f"(doc_id == {quote(d.doc_id)} and page >= {len(pages(d, s))})" for d, s in old)
+            extra = " or ".join(f"(doc_id == {quote(d.doc_id)} and page >= {n})" for d, n in held)
             self.client.delete(self.docs_collection, filter=extra)
         if remove:
             ids = "[" + ", ".join(quote(d) for d in remove) + "]"
