@@ -42,6 +42,7 @@ def run_set(name: str, pipelines: dict[str, object], items) -> None:
     answers: dict[str, list] = {label: [] for label in pipelines}
     for item in tqdm(items, desc=name, unit="q", leave=False):
         for label, pipe in pipelines.items():
+            pipe.reader.forget()  # the variants share one reader: each reads for itself, not from its memo
             answers[label].append(pipe.ask(item.question))
     base = answers["none"] if "none" in answers else None
     answerable = [i for i, it in enumerate(items) if not it.is_impossible]

@@ -77,9 +77,11 @@ def served_index(index: str | None, work: Path) -> Path:
     return target
 
 
-def start_server(port: int, index: Path, log) -> subprocess.Popen:
+def start_server(port: int, index: Path, log, read_memo: int = 0) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "ui", "--port", str(port), "--index", str(index), "--no-feedback"]
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
+    # The reader's window memo off by default: every client asks the same questions, and the figures
+    # are meant to measure computed answers (--read-memo N measures what the memo saves instead).
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", QA_READ_MEMO=str(read_memo))
     return subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
 
 
@@ -226,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", help="index folder to copy and serve (default: the bundled article's)")
     parser.add_argument("--upload-copies", type=int, default=3,
                         help="the uploaded document is this many changed copies of the article (0: no upload run)")
+    parser.add_argument("--read-memo", type=int, default=0, metavar="N",
+                        help="windows the server's reader remembers (default 0: every answer computed)")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args(argv)
     counts = sorted({1, *(int(c) for c in args.clients.split(",") if c.strip())})
@@ -236,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         served = served_index(args.index, work)
         started = time.perf_counter()
-        server = start_server(port, served, log)
+        server = start_server(port, served, log, args.read_memo)
         try:
             client = connect(url, server)
             client.view_api(print_info=False, return_format="dict")  # the client's own first-call work, untimed

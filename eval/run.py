@@ -197,6 +197,7 @@ def evaluate_open(
         # kernels (about a second), which would otherwise land in the first question's latency.
         pipeline.ask(dataset.items[0].question)
     for done, item in enumerate(tqdm(dataset.items, desc=f"ask [{label}]", unit="q", disable=not progress), 1):
+        pipeline.reader.forget()  # each answer computed, not recalled (the warm-up, or another --compare variant)
         answer = pipeline.ask(item.question)
         doc = item.context_id
         if doc is not None and doc not in texts:

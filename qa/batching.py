@@ -10,12 +10,15 @@ next of them leads the following call. A lone caller runs at once, with no added
     >>> square_all = Coalescer(lambda xs: [x * x for x in xs], max_items=64)
     >>> square_all.run([1, 2, 3])            # from any number of threads at once
     [1, 4, 9]
+
+``Memo`` keeps the results of recent items, so an item seen before (a reader window read for an
+earlier question) costs nothing.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -93,3 +96,68 @@ class Coalescer(Generic[In, Out]):
         for request in batch:
             request.result, request.done = out[at : at + len(request.items)], True
             at += len(request.items)
+
+
+Key = TypeVar("Key")
+
+
+class Memo(Generic[In, Out]):
+    """``fn`` over items, each distinct item computed once while it is among the last ``capacity`` ones seen.
+
+    Why: a reader window is a pure function of its token ids, and the same windows come back
+    (a question asked again, the chat's warm-up question, a follow-up that reads the same
+    passage, the same question under another setting in the Evaluate tab). Placed under a
+    ``Coalescer``, it also computes identical items of concurrent callers once. Least recently
+    used items go first; ``capacity`` 0 turns it off (every item computed, nothing kept).
+
+        >>> memo = Memo(lambda xs: [x * x for x in xs], key=lambda x: x, capacity=2)
+        >>> memo.run([3, 3, 4])                   # 3 computed once
+        [9, 9, 16]
+    """
+
+    def __init__(self, fn: Callable[[list[In]], Sequence[Out]], key: Callable[[In], Key], capacity: int) -> None:
+        if capacity < 0:
+            raise ValueError(f"a memo's capacity is a number of items, 0 or more, not {capacity}")
+        self._fn, self._key, self.capacity = fn, key, capacity
+        self._kept: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0  # items answered from memory (tests and benchmarks read these)
+        self.computed = 0
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def run(self, items: Sequence[In]) -> list[Out]:
+        keys = [self._key(item) for item in items]
+        known: dict = {}
+        with self._lock:
+            for k in keys:
+                if k in self._kept:
+                    self._kept.move_to_end(k)
+                    known[k] = self._kept[k]
+        todo: dict = {}  # distinct keys to compute -> their first item, in order
+        for k, item in zip(keys, items):
+            if k not in known and k not in todo:
+                todo[k] = item
+        if todo:
+            out = list(self._fn(list(todo.values())))
+            if len(out) != len(todo):
+                raise RuntimeError(f"memoised call returned {len(out)} results for {len(todo)} items")
+            fresh = dict(zip(todo, out))
+            known.update(fresh)
+            with self._lock:
+                for k, value in fresh.items():
+                    if self.capacity:
+                        self._kept[k] = value
+                        self._kept.move_to_end(k)
+                while len(self._kept) > self.capacity:
+                    self._kept.popitem(last=False)
+        with self._lock:
+            self.computed += len(todo)
+            self.hits += len(items) - len(todo)
+        return [known[k] for k in keys]
+
+    def forget(self) -> None:
+        """Drop everything kept (benchmarks that time repeated questions call this between rounds)."""
+        with self._lock:
+            self._kept.clear()

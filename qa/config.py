@@ -11,7 +11,8 @@ and hands the result on:
 Environment: ``QA_INDEX_DIR`` (where the bundled article's index is built on first use),
 ``QA_READER`` (fast, accurate, or a model name or path), ``QA_READER_PRECISION``
 (``auto``, ``bf16``, ``fp32`` or ``int8``), and for ``--backend milvus`` ``QA_MILVUS_URI`` and
-``QA_MILVUS_TOKEN`` (a server's token: never a flag, which other users could read in ``ps``).
+``QA_MILVUS_TOKEN`` (a server's token: never a flag, which other users could read in ``ps``);
+``QA_READ_MEMO``: how many read windows the reader remembers (0: none; benchmarks of repeated questions).
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ RETRIEVAL_MODES = ("dense", "bm25", "hybrid")  # what index.Retriever.search tak
 # What entry points put in the environment before any model loads: never contact a model hub,
 # and keep the tokenizers' thread pool out of forked workers.
 OFFLINE_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+# Windows whose logits a reader keeps (qa.batching.Memo): about 3.7 kB each at 256 tokens, so 15 MB;
+# a question asked again is answered without a forward pass. 0 turns it off (QA_READ_MEMO=0).
+READ_MEMO_WINDOWS = 4096
 
 
 def reader_path(name: str) -> str:
@@ -54,10 +58,23 @@ def reader_name(model: str) -> str:
     return next((name for name, path in READERS.items() if str(path) == str(model)), str(model))
 
 
+def _window_count(text: str) -> int:
+    """QA_READ_MEMO's value: a whole number of windows, 0 or more."""
+    from qa.errors import SettingError
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise SettingError(f"QA_READ_MEMO must be a whole number of windows, 0 or more (0: off), not {text!r}.")
+    return value
+
+
 # variable -> (Config field, type)
 ENVIRONMENT = {"QA_INDEX_DIR": ("default_index", Path), "QA_READER": ("reader_model", reader_path),
                "QA_READER_PRECISION": ("reader_precision", str), "QA_MILVUS_URI": ("milvus_uri", str),
-               "QA_MILVUS_TOKEN": ("milvus_token", str)}
+               "QA_MILVUS_TOKEN": ("milvus_token", str), "QA_READ_MEMO": ("read_memo_windows", _window_count)}
 
 SETTINGS_NOTE = ("Defaults come from qa/config.py. In the environment, QA_READER, QA_READER_PRECISION and "
                  "QA_INDEX_DIR (where the bundled article's index is built) override them, as QA_MILVUS_URI and "
@@ -128,6 +145,7 @@ class Config:
     max_answer_tokens: int = _flag(30, "--max-answer-tokens", "longest answer span, in tokens", "N", int)
     max_question_tokens: int = 64  # a longer question is cut to this many tokens so a window still fits
     reader_batch_size: int = 16  # windows per forward pass
+    read_memo_windows: int = READ_MEMO_WINDOWS  # windows whose logits the reader keeps (0: none); QA_READ_MEMO
     answer_candidates: int = 5  # ranked reader spans kept per question (Answer.candidates)
     abstain_threshold: float | None = _flag(None, "--threshold", "answer only at or above this calibrated score, "
                                             "0-1 (default: the reader's calibrated threshold)", "P",

@@ -31,8 +31,9 @@ from qa.answer import Answer, Candidate, Citation, Passage, Timings
 from qa.config import READERS_OWN, Config
 from qa.followup import Conversation, Followup, resolve_followup
 
-INGEST_EMBED_BATCH = 8  # chunks per embedder call while the chat answers: a question waits for one call at most
-UPLOAD_PATIENCE_S = 5.0  # the longest an upload's next embedder call waits for questions to finish
+INGEST_EMBED_BATCH = 4  # chunks per embedder call while the chat answers: a question waits for one call at most
+UPLOAD_PATIENCE_S = 2.0  # the longest an upload's next embedder call waits for questions to finish
+UPLOAD_WARM_TEXT = "A short passage, embedded once so that the first upload finds the document embedder loaded."
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,15 @@ class Pipeline:
 
         return add_documents(self.retriever.store, self.retriever.embedder, docs, progress, commit_guard=committing,
                              embed_guard=between_questions, embed_batch=INGEST_EMBED_BATCH)  # fmt: skip
+
+    def prepare_uploads(self) -> None:
+        """Load the document embedder and run it once, so that the first upload does not do it beside questions.
+
+        Why: questions need only the query encoder (``index.query_encoder``, transformers alone); the
+        first upload used to import sentence-transformers and load its model while questions were
+        being answered, and those questions waited several times their usual time.
+        """
+        self.retriever.embedder.embed_documents([UPLOAD_WARM_TEXT])
 
     def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
         """Answer one question, or abstain below the threshold.

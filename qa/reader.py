@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.batching import Coalescer
-from qa.config import DEFAULT_READER, PRECISIONS
+from qa.batching import Coalescer, Memo
+from qa.config import DEFAULT_READER, PRECISIONS, READ_MEMO_WINDOWS
 from qa.errors import SettingError
 from qa.spans import Calibration, calibrated_score, decode_window, load_calibration
 from qa.windows import Window, pad_windows, tokenize_windows, window_settings
@@ -76,6 +76,15 @@ class Reading:
     passages: int  # non-empty passages read
 
 
+def window_key(window: Window) -> bytes:
+    """What a window's logits depend on, as a compact key: its token ids packed as int32 bytes.
+
+    Why bytes: a tuple of 256 Python ints takes about 2.3 kB, its packed form 1 kB (``Reader``'s
+    window memo holds thousands of keys). Segment ids follow from the ids (the separator's place).
+    """
+    return np.asarray(window.input_ids, dtype=np.int32).tobytes()
+
+
 def _keep_best(found: dict[tuple[int, int, int], PassageSpan], span: PassageSpan) -> None:
     """One span per passage location; where windows overlap, the better-scored reading of it wins."""
     key = (span.passage, span.start, span.end)
@@ -97,6 +106,7 @@ class Reader:
         batch_size: int = 16,
         precision: str = "auto",
         calibration: Calibration | None = None,
+        memo_windows: int = READ_MEMO_WINDOWS,
     ) -> None:
         if precision not in PRECISIONS:
             raise SettingError(f"reader precision must be one of {', '.join(PRECISIONS)}, not {precision!r} "
@@ -117,19 +127,32 @@ class Reader:
         # Held for each forward pass: an upload's embedding takes turns with it (Pipeline.ingest) instead
         # of running beside it, which would put four threads on two cores and slow both.
         self.compute = threading.Lock()
-        # questions read at the same time share forward passes (qa.batching): throughput grows with users
-        self._shared = Coalescer(lambda windows: self._forward(windows, False), max_items=4 * batch_size)
+        # questions read at the same time share forward passes (qa.batching): throughput grows with users;
+        # under it, the logits of the last ``memo_windows`` distinct windows are kept, so a window read
+        # before (a question asked again, the same window in two concurrent questions) costs nothing
+        self._memo = Memo(lambda windows: self._forward(windows, False), key=window_key, capacity=memo_windows)
+        self._shared = Coalescer(self._memo.run, max_items=4 * batch_size)
 
     @classmethod
     def from_config(cls, config, calibration: Calibration | None = None) -> Reader:
         """The reader a ``qa.config.Config`` describes (model, lengths, batch size, precision), not loaded yet."""
         return cls(config.reader_model, max_answer_tokens=config.max_answer_tokens,
                    max_question_tokens=config.max_question_tokens, batch_size=config.reader_batch_size,
-                   precision=config.reader_precision, calibration=calibration)  # fmt: skip
+                   precision=config.reader_precision, calibration=calibration,
+                   memo_windows=config.read_memo_windows)  # fmt: skip
 
     @property
     def threshold(self) -> float:
         return self.calibration.threshold
+
+    @property
+    def memo(self) -> Memo:
+        """The window memo under ``read_ranked`` (its ``hits`` and ``computed`` counts, ``capacity``)."""
+        return self._memo
+
+    def forget(self) -> None:
+        """Drop the remembered windows: the next question is computed in full (benchmarks timing repeats)."""
+        self._memo.forget()
 
     def load(self) -> Reader:
         """Load the model once (warm-up); reading calls this lazily too.

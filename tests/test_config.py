@@ -45,6 +45,16 @@ def test_environment_then_flags():
     assert config.index_path == Path("mine") and config.reader_precision == "int8"
 
 
+def test_the_window_memo_is_sized_from_the_environment_and_a_bad_size_is_one_clear_error():
+    from qa.errors import SettingError
+
+    assert config_from(None, {"QA_READ_MEMO": "0"}).read_memo_windows == 0
+    assert config_from(None, {}).read_memo_windows == Config().read_memo_windows > 0
+    for bad in ("lots", "-1", "2.5"):
+        with pytest.raises(SettingError, match="QA_READ_MEMO must be a whole number"):
+            config_from(None, {"QA_READ_MEMO": bad})
+
+
 def test_readers_by_name_from_flags_and_the_environment():
     assert config_from(parse(["--reader", "accurate"]), {}).reader_model == str(READERS["accurate"])
     assert config_from(None, {"QA_READER": "fast"}).reader_model == str(READERS["fast"])

@@ -65,6 +65,23 @@ def test_ranked_reading_reads_every_passage_like_read_and_counts_its_cost(reader
     assert "Banjsk" in reading.spans[0].text
 
 
+def test_a_window_read_before_is_answered_from_memory_with_the_same_spans():
+    from qa.reader import Reader
+
+    reader = Reader(READERS["fast"], memo_windows=64).load()
+    question, passages = "Near which village was the fighting?", [KIRBY, BANJSKA]
+    first = reader.read_ranked(question, passages)
+    computed = reader.memo.computed
+    again = reader.read_ranked(question, passages)
+    assert again == first and reader.memo.computed == computed and reader.memo.hits == computed  # no forward pass
+    other = reader.read_ranked("Who is the spokesperson?", passages)  # another question: other windows
+    assert reader.memo.computed == 2 * computed and "Kirby" in other.spans[0].text
+    reader.forget()
+    assert len(reader.memo) == 0 and reader.read_ranked(question, passages) == first
+    assert Reader(READERS["fast"], memo_windows=0).load().read_ranked(question, passages).spans[0].text == (
+        first.spans[0].text)  # the memo changes no answer; 0 turns it off
+
+
 def test_nothing_to_read_gives_an_empty_result(reader):
     assert reader.read("Who spoke?", []) == []
     assert reader.read("Who spoke?", ["", "   "]) == []

@@ -51,6 +51,9 @@ class StubPipeline:
         self.retriever = StubStore()
         self.asked: list[tuple[str, tuple[Turn, ...] | None]] = []
 
+    def prepare_uploads(self):
+        self.asked.append(("<document embedder loaded>", None))
+
     def ask(self, question, conversation=None):
         self.asked.append((question, conversation.turns if conversation is not None else None))
         understood = resolve_followup(question, conversation.turns).understood if conversation is not None else question
@@ -113,6 +116,26 @@ def test_warm_up_runs_the_rest_of_the_first_request_before_it_says_ready_and_sur
     LazyPipeline(lambda: StubPipeline()).warm_up(then=broken).join(timeout=30)
     out, err = capsys.readouterr()
     assert READY_NOTE in out and "warm-up of the web server failed (ConnectionError: port closed)" in err
+
+
+def test_a_server_that_takes_uploads_loads_its_document_embedder_before_it_says_ready(capsys):
+    from ui.pipelines import READY_NOTE, LazyPipeline
+
+    for uploads, expected in ((True, ["warm question", "<document embedder loaded>"]), (False, ["warm question"])):
+        order, stub = [], StubPipeline()
+        LazyPipeline(lambda: stub).warm_up(then=lambda: order.append(len(stub.asked)), uploads=uploads).join(timeout=30)
+        assert ["warm question" if q != "<document embedder loaded>" else q for q, _ in stub.asked] == expected
+        assert order == [len(expected)]  # both before the rest of the first request, and before "Ready"
+        assert READY_NOTE in capsys.readouterr().out
+
+
+def test_preparing_uploads_runs_the_real_document_embedder_once(pipeline):
+    from index.embedder import _load
+
+    pipeline.prepare_uploads()
+    before = _load.cache_info()
+    pipeline.prepare_uploads()  # the model is loaded once per process, then only run
+    assert _load.cache_info().hits > before.hits and _load.cache_info().currsize == before.currsize
 
 
 def test_followup_goes_through_the_conversation_and_is_shown_as_understood(stub_handlers):

@@ -288,3 +288,6 @@ def test_each_server_asks_itself_one_question_over_http_before_it_says_it_is_rea
         log = server.log.read_text()
         assert READY_NOTE in log, log[-2000:]
         assert "warm-up" not in log.replace(READY_NOTE, ""), log[-2000:]  # neither the pipeline nor the HTTP path failed
+    # the server that takes uploads has its document embedder loaded before it says so; the read-only one never needs it
+    assert "reader and document embedder loaded" in servers["auth"][0].log.read_text()
+    assert "document embedder" not in servers["read_only"][0].log.read_text()

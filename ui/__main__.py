@@ -14,6 +14,11 @@ from pathlib import Path
 
 from qa.config import OFFLINE_ENVIRONMENT, add_config_arguments, config_from
 
+# The interpreter's thread switch interval in the chat server (Python's default: 5 ms). An upload's
+# pure-Python steps (cleaning, sentence splitting) hold the GIL in 5 ms slices, and a question's thread,
+# which mostly waits in torch with the GIL released, needs it back dozens of times per answer.
+SWITCH_INTERVAL_S = 0.0005
+
 # Offline: never contact a model hub, and no gradio telemetry.
 ENVIRONMENT = {**OFFLINE_ENVIRONMENT, "GRADIO_ANALYTICS_ENABLED": "False"}
 
@@ -62,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ui.feedback import feedback_path
 
     config = config_from(args, os.environ)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     feedback = None if args.no_feedback else feedback_path(config.index_path)
     app = build_app(config, feedback_file=feedback, read_only=args.read_only, warm=True)
     launch(app, host=args.host, port=args.port, share=args.share, block=True, auth=auth)

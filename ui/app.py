@@ -111,7 +111,7 @@ def build_app(config: Config, pipeline_factory: Callable[[], "Pipeline"] | None 
         gr.api(handlers.ask_api, api_name="ask", concurrency_limit=CONCURRENCY)
     app.queue(default_concurrency_limit=CONCURRENCY)
     if warm:
-        holder.warm_up(then=lambda: ask_itself(app))
+        holder.warm_up(then=lambda: ask_itself(app), uploads=not read_only)
     return app
 
 

@@ -69,7 +69,7 @@ class LazyPipeline:
     def loaded(self) -> bool:
         return self._pipeline is not None
 
-    def warm_up(self, then: Callable[[], None] | None = None) -> threading.Thread:
+    def warm_up(self, then: Callable[[], None] | None = None, uploads: bool = False) -> threading.Thread:
         """Build the configured pipeline now, in the background, read one question through it, then run ``then``.
 
         Why: loading the index and the models takes seconds and the first forward passes are slower
@@ -77,13 +77,16 @@ class LazyPipeline:
         the rest of the first request's path (the chat asks itself one question over HTTP: Gradio's
         first event costs about a second more than later ones). A failure of the pipeline is left
         for the first question to report, with the handlers' one-line error; one of ``then`` only
-        costs the first user that second.
+        costs the first user that second. With ``uploads`` (a server that takes them) the document
+        embedder is loaded too (``Pipeline.prepare_uploads``), before "Ready".
         """
 
         def run() -> None:
             t0 = time.perf_counter()
             try:
                 self.get().ask(WARM_QUESTION)
+                if uploads:
+                    self.get().prepare_uploads()
             except Exception as error:  # noqa: BLE001 - reported again, in context, by the first question
                 print(f"warm-up failed ({type(error).__name__}: {error}); the first question will retry",
                       file=sys.stderr)
@@ -93,7 +96,8 @@ class LazyPipeline:
                     then()
                 except Exception as error:  # noqa: BLE001 - only the first request's speed is at stake
                     print(f"warm-up of the web server failed ({type(error).__name__}: {error})", file=sys.stderr)
-            print(f"{READY_NOTE} (index and reader loaded in {time.perf_counter() - t0:.1f} s)", flush=True)
+            loaded = "index, reader and document embedder" if uploads else "index and reader"
+            print(f"{READY_NOTE} ({loaded} loaded in {time.perf_counter() - t0:.1f} s)", flush=True)
 
         thread = threading.Thread(target=run, name="warm-up", daemon=True)
         thread.start()
