@@ -34,8 +34,16 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "chromium not installed: the browser test will be skipped"; }
 
-test: setup browser milvus
+test: setup browser milvus training
 	$(BIN)/python -m pytest -q
+
+## what training adds (peft, for --lora deltas): make train and make test install it, the chat never needs it
+.PHONY: training
+training: setup $(VENV)/.training-installed
+
+$(VENV)/.training-installed: requirements-train.txt
+	$(BIN)/python -m pip install --quiet -r requirements-train.txt
+	touch $@
 
 ## optional backends: the Milvus client and Milvus Lite (make test installs them: CI runs the Milvus tests), and Ray
 .PHONY: milvus ray test-milvus test-ray ingest-ray bench-milvus
@@ -94,7 +102,7 @@ $(PEERS)/.installed: requirements-peers.txt
 
 ## train (or resume) the accurate reader in the background: make train RECIPE=mpnet
 RECIPE ?= mpnet
-train: setup
+train: training
 	mkdir -p $(HOME)/.cache/ask-docs/train
 	nohup nice $(BIN)/python -m qa.training --recipe $(RECIPE) --out $(HOME)/.cache/ask-docs/runs/$(RECIPE)-squad \
 	  >> $(HOME)/.cache/ask-docs/train/$(RECIPE).log 2>&1 &

@@ -63,7 +63,10 @@ def adversarial_items(train: str | Path, recipe: dict, reader_dir: str | Path) -
     (``qa.training.data.trained_v2_ids``)."""
     from transformers import AutoTokenizer
 
-    seen = trained_v2_ids(train, recipe, AutoTokenizer.from_pretrained(str(reader_dir)), V2_DEV, V2_SPLIT)
+    from qa.adapters import tokenizer_folder
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder(str(reader_dir)))  # a delta reads with its base's
+    seen = trained_v2_ids(train, recipe, tokenizer, V2_DEV, V2_SPLIT)
     titles = v2_calibration_titles(V2_SPLIT)
     everything = load_unanswerable(V2_DEV, V2_SPLIT)
     articles: dict[str, list[dict]] = {}

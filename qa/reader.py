@@ -164,11 +164,14 @@ class Reader:
         if self.model_name.startswith(("/", ".", "~")) and not Path(self.model_name).expanduser().exists():
             raise FileNotFoundError(f"No reader model at {self.model_name}: check the path (--reader or QA_READER).")
         import torch
-        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+        from transformers import AutoTokenizer
 
-        self._tokenizer = AutoTokenizer.from_pretrained(self.model_name)
+        from qa.adapters import load_qa_model, tokenizer_folder
+
+        # a whole model, or a small delta over another reader merged into it here (qa.adapters)
+        self._tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder(self.model_name))
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
-        model = AutoModelForQuestionAnswering.from_pretrained(self.model_name, dtype=dtype).eval()
+        model = load_qa_model(self.model_name, dtype).eval()
         if self.precision == "int8":
             import warnings
 

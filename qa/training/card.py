@@ -42,6 +42,8 @@ def write_card(out: Path, args: dict, examples, feats, steps: int, wall: float, 
         "final_loss_last200": round(sum(losses[-200:]) / max(1, len(losses[-200:])), 4),
         "command": shlex.join(["python", "-m", "qa.training", *sys.argv[1:]]),
     }
+    if args.get("lora"):
+        recipe["lora"] = args["lora"]  # rank; the folder is a delta over "init" (qa.adapters)
     if earlier:
         recipe["init"] = args["init"]
         recipe["continued_from"] = earlier

@@ -16,6 +16,11 @@ adversarial unanswerable questions of its ``train`` articles; their target is [C
     python -m qa.training --recipe mpnet                       # leg after leg: the same command resumes
     python -m qa.training --recipe mpnet --export runs/mpnet-now   # the latest checkpoint as a model folder
     python -m qa.training --recipe minilm --init qa/models/minilm-squad --out runs/stage3 --limit 9000
+    python -m qa.training --recipe mpnet --init qa/models/mpnet-squad --lora 16 --out runs/mpnet-delta --limit 2000
+
+With ``--lora R`` only low-rank updates of every linear layer and the QA head learn, and the
+run writes a delta of a few MB over ``--init`` (``qa.adapters``) instead of a whole model: how
+a new version of a shipped reader can be shipped without another copy of its weights.
 """
 
 from __future__ import annotations
@@ -77,7 +82,9 @@ def training_set(args, earlier: dict | None, tokenizer):
 def train(args) -> None:
     import torch
     from tqdm import tqdm
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+
+    from qa.adapters import load_qa_model, lora_model, tokenizer_folder
 
     torch.set_num_threads(args.threads)
     if args.bf16 is None:
@@ -95,18 +102,21 @@ def train(args) -> None:
     if args.init:  # continue an earlier model on questions it has not seen (nor its calibration set)
         encoder = args.init
         earlier = json.loads((Path(args.init) / "training.json").read_text())
-    tokenizer = AutoTokenizer.from_pretrained(encoder)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder(encoder))
     t0 = time.time()
     examples, feats, batches, n_excluded = training_set(args, earlier, tokenizer)
     n_neg = sum(1 for e in examples if not e.answer)
     print(f"{len(examples)} examples ({n_neg} negatives, {n_excluded} questions excluded) -> {len(feats)} windows "
           f"-> {len(batches)} steps [{time.time() - t0:.0f}s]", flush=True)
 
-    model = AutoModelForQuestionAnswering.from_pretrained(encoder, dtype=torch.float32)
+    model = load_qa_model(encoder, torch.float32)
+    if args.lora:
+        model = lora_model(model, args.lora)
     no_decay = ("bias", "LayerNorm.weight")
+    learning = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": 0.01},
-        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+        {"params": [p for n, p in learning if not n.endswith(no_decay)], "weight_decay": 0.01},
+        {"params": [p for n, p in learning if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
     optim = torch.optim.AdamW(groups, lr=args.lr)
     sched = get_linear_schedule_with_warmup(optim, int(args.warmup * len(batches)), len(batches))
@@ -152,26 +162,37 @@ def train(args) -> None:
 
 
 def save_model(model, tokenizer, out: Path, args) -> None:
-    """fp16 safetensors (half the size in git, upcast to bf16 or fp32 when loaded) and the window settings."""
+    """fp16 safetensors (half the size in git, upcast to bf16 or fp32 when loaded) and the window settings.
+
+    A ``--lora`` run writes its delta over ``--init`` instead (``qa.adapters``; the tokenizer is the base's).
+    """
     import torch
 
+    from qa.adapters import save_adapter
     from qa.windows import write_window_settings
 
-    model.to("cpu", torch.float16).save_pretrained(out, safe_serialization=True)
-    tokenizer.save_pretrained(out)
+    if args.lora:
+        save_adapter(model, out, base=args.init or encoder_dir(args.encoder))
+    else:
+        model.to("cpu", torch.float16).save_pretrained(out, safe_serialization=True)
+        tokenizer.save_pretrained(out)
     write_window_settings(out, args.max_length, args.stride)
 
 
 def export_checkpoint(args) -> None:
     """Turn a mid-run checkpoint into a loadable model folder (to score a leg before the run ends)."""
     import torch
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+    from transformers import AutoTokenizer
+
+    from qa.adapters import load_qa_model, lora_model, tokenizer_folder
 
     encoder = args.init or encoder_dir(args.encoder)
     state = torch.load(checkpoint_path(args), weights_only=False)
-    model = AutoModelForQuestionAnswering.from_pretrained(encoder)
+    model = load_qa_model(encoder)
+    if args.lora:
+        model = lora_model(model, args.lora)
     model.load_state_dict(state["model"])
-    save_model(model, AutoTokenizer.from_pretrained(encoder), Path(args.export), args)
+    save_model(model, AutoTokenizer.from_pretrained(tokenizer_folder(encoder)), Path(args.export), args)
     progress = {"step": state["step"], "elapsed_minutes": round(state["elapsed"] / 60, 1),
                 "windows_seen": state["step"] * args.batch_size,
                 "loss_last200": round(sum(state["losses"][-200:]) / max(1, len(state["losses"][-200:])), 4)}
@@ -200,6 +221,9 @@ def parse_args(argv=None):
     p.add_argument("--init", metavar="MODEL_DIR",
                    help="continue training this reader folder on SQuAD questions none of its stages saw "
                         "(its training.json says which), keeping its calibration questions out")
+    p.add_argument("--lora", type=int, default=0, metavar="R",
+                   help="train rank-R LoRA updates of every linear layer and the QA head only, and write a delta "
+                        "over --init (a few MB) instead of a whole model (needs requirements-train.txt)")
     p.add_argument("--out", help="model folder to write when the run ends")
     p.add_argument("--checkpoint-dir", help="resumable state (default: ~/.cache/ask-docs/train/<name of --out>)")
     p.add_argument("--epochs", type=int, default=1)
