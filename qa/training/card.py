@@ -68,6 +68,12 @@ def render_card(out: Path) -> Path:
         "questions of its `train` articles, all with target [CLS]. Stored as fp16 safetensors; run in bf16",
         "(int8 and fp32 on request). Windows as trained: `reader.json`. Trained with `python -m qa.training`",
         "(seeded, resumable; `--init` continues an earlier version on questions none of its stages saw).",
+        *([] if not recipe.get("lora") else [
+            "",
+            f"**This folder is a delta, not a whole model**: rank-{recipe['lora']} LoRA updates of every linear layer",
+            "and a retrained QA head (`adapter.safetensors`), over the reader named in `adapter.json`, merged into",
+            "its weights when the reader loads (`qa/adapters.py`); it reads at that reader's cost.",
+        ]),
         "",
         *_recipe_tables(recipe),
         "## Scores",
