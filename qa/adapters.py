@@ -11,8 +11,8 @@ A delta folder holds ``adapter.json`` (the base folder, relative to this one; ra
 out x rank, and whole tensors such as ``qa_outputs.weight`` that replace the base's), and, like
 any reader folder, ``reader.json`` (windows) and ``calibration.json`` (scores).
 
-    >>> adapter = read_adapter("qa/models/mpnet-squad-2")      # None for an ordinary model folder
-    >>> merge_adapter(model_of_the_base, adapter)
+    >>> read_adapter("qa/models/mpnet-squad")               # None: a whole model, not a delta
+    >>> model = load_qa_model("runs/mpnet-delta")            # its base, with the delta merged in
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def load_qa_model(folder: str, dtype=None):
     from transformers import AutoModelForQuestionAnswering
 
     dtype = dtype if dtype is not None else torch.float32
-    adapter = read_adapter(folder) if Path(folder).is_dir() else None
+    adapter = read_adapter(folder)
     if adapter is None:
         return AutoModelForQuestionAnswering.from_pretrained(folder, dtype=dtype)
     return merge_adapter(load_qa_model(str(adapter.base), torch.float32), adapter).to(dtype)
@@ -128,7 +128,7 @@ def load_qa_model(folder: str, dtype=None):
 
 def tokenizer_folder(folder: str) -> str:
     """Where a reader's tokenizer is: its own folder, or for a delta its base's (recursively)."""
-    adapter = read_adapter(folder) if Path(folder).is_dir() else None
+    adapter = read_adapter(folder)
     return folder if adapter is None else tokenizer_folder(str(adapter.base))
 
 

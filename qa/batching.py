@@ -143,16 +143,14 @@ class Memo(Generic[In, Out]):
             out = list(self._fn(list(todo.values())))
             if len(out) != len(todo):
                 raise RuntimeError(f"memoised call returned {len(out)} results for {len(todo)} items")
-            fresh = dict(zip(todo, out))
-            known.update(fresh)
-            with self._lock:
-                for k, value in fresh.items():
-                    if self.capacity:
-                        self._kept[k] = value
-                        self._kept.move_to_end(k)
+            known.update(zip(todo, out))
+        with self._lock:
+            if self.capacity:
+                for k in todo:
+                    self._kept[k] = known[k]
+                    self._kept.move_to_end(k)
                 while len(self._kept) > self.capacity:
                     self._kept.popitem(last=False)
-        with self._lock:
             self.computed += len(todo)
             self.hits += len(items) - len(todo)
         return [known[k] for k in keys]

@@ -43,7 +43,8 @@ RETRIEVAL_MODES = ("dense", "bm25", "hybrid")  # what index.Retriever.search tak
 # What entry points put in the environment before any model loads: never contact a model hub,
 # and keep the tokenizers' thread pool out of forked workers.
 OFFLINE_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-# Windows whose logits a reader keeps (qa.batching.Memo): about 3.7 kB each at 256 tokens, so 15 MB;
+# Windows whose logits a reader keeps (qa.batching.Memo): 3.5 kB each at 256 tokens, 14.2 MB when full
+# (bench/read_memo.py);
 # a question asked again is answered without a forward pass. 0 turns it off (QA_READ_MEMO=0).
 READ_MEMO_WINDOWS = 4096
 

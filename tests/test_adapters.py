@@ -51,7 +51,7 @@ def test_a_delta_merged_at_load_reads_like_the_model_it_was_saved_from(tmp_path)
     assert (tmp_path / "delta" / ADAPTER_WEIGHTS).stat().st_size < 0.05 * (READERS["fast"] / "model.safetensors").stat().st_size
 
 
-def test_training_with_lora_writes_a_small_delta_that_the_reader_loads_and_resumes(tmp_path):
+def test_training_with_lora_writes_a_small_delta_that_the_reader_loads_and_its_checkpoint_exports(tmp_path):
     pytest.importorskip("peft", reason="training a delta needs peft: pip install -r requirements-train.txt")
     from qa.adapters import ADAPTER_FILE
     from qa.reader import Reader
