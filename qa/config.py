@@ -35,7 +35,8 @@ DEFAULT_CORPUS = REPO_ROOT / "corpus" / "data"
 DEFAULT_INDEX = REPO_ROOT / ".cache" / "index" / "default"
 # The reader's weights (qa.reader). bf16: weights and activations in bfloat16 (casting once at load beats
 # autocast casting every call). fp32: the reference. int8: Linear layers quantized per output channel at
-# load time (torch dynamic quantization), the rest fp32. bench/reader_speed.py compares speed and scores.
+# load time (torch dynamic quantization), the feed-forward down-projections and the rest fp32 (qa.reader).
+# bench/reader_speed.py compares speed and scores.
 PRECISIONS = ("auto", "bf16", "fp32", "int8")  # auto: bf16 where the CPU computes it natively, else fp32
 BACKENDS = ("local", "milvus")  # local: FAISS + BM25 in a folder (index.store); milvus: index.milvus
 DEFAULT_MILVUS_URI = REPO_ROOT / ".cache" / "milvus" / "index.db"  # Milvus Lite, when --milvus-uri is not given
@@ -118,7 +119,8 @@ class Config:
     reader_model: str = _flag(str(DEFAULT_READER), "--reader", "fast (6 layers), accurate (12 layers), or a QA "
                               "model folder or hub name", "MODEL", reader_path, shown="accurate")  # fmt: skip
     reader_precision: str = _flag("auto", "--precision", "reader weights: auto (bf16 on CPUs with native bf16, "
-                                  "else fp32), bf16, fp32 or int8 (faster, ~1 F1 less)", choices=PRECISIONS)  # fmt: skip
+                                  "else fp32), bf16, fp32 or int8 (faster a token; costs the fast reader ~0 F1, "
+                                  "the accurate ~2)", choices=PRECISIONS)  # fmt: skip
     # -- chunking (when an index is built)
     chunk_words: int = 120  # a chunk holds whole sentences up to about this many words
     chunk_overlap_sentences: int = 1

@@ -14,10 +14,12 @@ with a calibrated score that is comparable across windows and passages (see
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -90,6 +92,21 @@ def _keep_best(found: dict[tuple[int, int, int], PassageSpan], span: PassageSpan
     key = (span.passage, span.start, span.end)
     if key not in found or found[key].score < span.score:
         found[key] = span
+
+
+# The feed-forward down-projection (BERT's and MPNet's ``layer.N.output.dense``) reads the GELU's
+# output, whose few huge values one int8 scale per tensor cannot hold beside the small ones: quantizing
+# it took the accurate reader from F1 89.5 to 60.5 on the first 1,000 SQuAD dev questions, and skipping
+# it brings back 87.6 (the fast reader: 82.9 -> 83.8, fp32 83.9) for 4 % of int8's speed.
+_FFN_DOWN = re.compile(r"(^|\.)layer\.\d+\.output\.dense$")
+
+
+def int8_linears(model: Any) -> list[str]:
+    """Names of the Linear layers that int8 quantizes: all but the feed-forward down-projections."""
+    import torch
+
+    return [name for name, module in model.named_modules()
+            if isinstance(module, torch.nn.Linear) and not _FFN_DOWN.search(name)]
 
 
 class Reader:
@@ -180,7 +197,8 @@ class Reader:
             with warnings.catch_warnings():  # torch marks the eager quantization API as deprecated; pinned, it works
                 warnings.simplefilter("ignore")
                 # Per channel: one scale per output row keeps SQuAD scores where one scale per matrix lost ~1.5 F1.
-                model = quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+                qconfig = {name: per_channel_dynamic_qconfig for name in int8_linears(model)}
+                model = quantize_dynamic(model, qconfig, dtype=torch.qint8)
         self._model = model
         return self
 

@@ -102,6 +102,20 @@ def test_int8_reader_finds_the_same_answer_with_exact_offsets():
     assert "Kirby" in spans[0].text
 
 
+def test_int8_accurate_reader_keeps_its_feed_forward_outputs_in_fp32_and_still_answers():
+    """Quantizing MPNet's feed-forward down-projections made it abstain on nearly every question."""
+    import torch
+
+    from qa.reader import Reader
+
+    accurate = Reader(READERS["accurate"], precision="int8").load()
+    kept = [name for name, module in accurate._model.named_modules() if isinstance(module, torch.nn.Linear)]
+    assert len(kept) == 12 and all(name.endswith(".output.dense") for name in kept)
+    spans = accurate.read("Who is the National Security Council spokesperson?", [KIRBY])
+    assert_exact(spans, [KIRBY])
+    assert "Kirby" in spans[0].text and spans[0].score >= accurate.calibration.threshold
+
+
 def test_auto_precision_is_bf16_only_where_the_cpu_computes_it_natively():
     import torch
 
